@@ -1,0 +1,64 @@
+"""`ganstudio` entry point: no arguments (or files) opens the window; subcommands run in batch."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from . import __version__
+from .commands import COMMAND_MODULES
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ganstudio",
+        description="GAN Studio: a desktop image editor with local GAN tools. "
+                    "Without a command, opens the window (on FILE... if given).",
+    )
+    parser.add_argument("--version", action="version", version=f"ganstudio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"ganstudio.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command still being written elsewhere
+            if exc.name != f"ganstudio.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def _open_window(files: list[str]) -> int:
+    from .ui.app import run_app  # Qt only when the window is wanted
+
+    return run_app(files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()  # type: ignore[union-attr]
+    if not argv or (argv[0] not in known and not argv[0].startswith("-")):
+        return _open_window(argv)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except CliError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"ok": False, "error": str(exc)}))
+        else:
+            print(f"ganstudio {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())

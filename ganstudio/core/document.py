@@ -1,0 +1,311 @@
+"""The Document: canvas size, ordered layers (bottom first), active layer, selection, metadata.
+
+Every change made through Document methods is undoable (see history.py) and observable through
+``doc.events``: ``layers`` (structure), ``active_layer``, ``selection``, ``size``, ``modified``,
+and ``region`` (a Rect in document coordinates whose composite must be redrawn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from psygnal import Signal, SignalGroup
+
+from .geometry import Rect
+from .history import CallbackCommand, History
+from .layers import Layer, RasterLayer
+
+
+class DocumentEvents(SignalGroup):
+    layers = Signal()              # inserted / removed / moved / replaced
+    active_layer = Signal(object)  # Layer | None
+    selection = Signal(object)     # Rect (document coordinates) that changed
+    size = Signal(tuple)           # (width, height)
+    modified = Signal(bool)
+    region = Signal(object)        # Rect of the composite to redraw
+    path = Signal(object)
+
+
+class Document:
+    def __init__(self, width: int, height: int, *, name: str = "Untitled") -> None:
+        if width <= 0 or height <= 0:
+            raise ValueError(f"invalid canvas size {width}x{height}")
+        self.events = DocumentEvents()
+        self._width, self._height = int(width), int(height)
+        self.layers: list[Layer] = []
+        self._active: Layer | None = None
+        # Selection: None = nothing selected (operations apply everywhere); else uint8 HxW, 255 = in.
+        self.selection: np.ndarray | None = None
+        self.icc_profile: bytes | None = None
+        self.exif: bytes | None = None
+        self.metadata: dict[str, Any] = {}
+        self.name = name
+        self.path: Path | None = None
+        self.source_format: str | None = None
+        self._modified = False
+        self.history = History(self)
+        self._handlers: dict[int, list[tuple[Any, Any]]] = {}
+
+    # -- basics -----------------------------------------------------------------------------------
+    @property
+    def width(self) -> int:
+        return self._width
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._width, self._height
+
+    @property
+    def bounds(self) -> Rect:
+        return Rect(0, 0, self._width, self._height)
+
+    @property
+    def modified(self) -> bool:
+        return self._modified
+
+    def mark_modified(self, value: bool = True) -> None:
+        if self._modified != value:
+            self._modified = value
+            self.events.modified.emit(value)
+
+    def set_path(self, path: str | Path | None) -> None:
+        self.path = None if path is None else Path(path)
+        if self.path is not None:
+            self.name = self.path.name
+        self.events.path.emit(self.path)
+
+    def __repr__(self) -> str:
+        return f"<Document {self.name!r} {self._width}x{self._height}, {len(self.layers)} layers>"
+
+    # -- layers -----------------------------------------------------------------------------------
+    @property
+    def active_layer(self) -> Layer | None:
+        return self._active
+
+    @active_layer.setter
+    def active_layer(self, layer: Layer | None) -> None:
+        if layer is not None and layer not in self.layers:
+            raise ValueError("layer is not in this document")
+        if layer is not self._active:
+            self._active = layer
+            self.events.active_layer.emit(layer)
+
+    def index_of(self, layer: Layer) -> int:
+        for i, candidate in enumerate(self.layers):
+            if candidate is layer:
+                return i
+        raise ValueError("layer is not in this document")
+
+    def layer_by_uid(self, uid: int) -> Layer | None:
+        return next((la for la in self.layers if la.uid == uid), None)
+
+    def _connect(self, layer: Layer) -> None:
+        def region(*_: Any) -> None:
+            self.events.region.emit(layer.bounds)
+
+        def pixels(rect: Rect) -> None:
+            self.events.region.emit(rect.translated(*layer.offset))
+
+        old_bounds = [layer.bounds]
+
+        def moved(*_: Any) -> None:
+            self.events.region.emit(old_bounds[0].union(layer.bounds))
+            old_bounds[0] = layer.bounds
+
+        pairs = [(layer.events.pixels, pixels), (layer.events.offset, moved)]
+        for sig in (layer.events.visible, layer.events.opacity, layer.events.blend_mode,
+                    layer.events.mask):
+            pairs.append((sig, region))
+        for sig, fn in pairs:
+            sig.connect(fn)
+        self._handlers[layer.uid] = pairs
+
+    def _disconnect(self, layer: Layer) -> None:
+        for sig, fn in self._handlers.pop(layer.uid, []):
+            sig.disconnect(fn)
+
+    def _insert(self, index: int, layer: Layer) -> None:
+        self.layers.insert(index, layer)
+        self._connect(layer)
+        self.events.layers.emit()
+        self.events.region.emit(layer.bounds)
+
+    def _remove(self, layer: Layer) -> int:
+        index = self.index_of(layer)
+        del self.layers[index]
+        self._disconnect(layer)
+        if self._active is layer:
+            self.active_layer = self.layers[min(index, len(self.layers) - 1)] if self.layers else None
+        self.events.layers.emit()
+        self.events.region.emit(layer.bounds)
+        return index
+
+    def add_layer(self, layer: Layer, index: int | None = None, *, activate: bool = True,
+                  label: str | None = None) -> Layer:
+        """Insert ``layer`` (default: above the active layer, else on top). One undo step."""
+        if index is None:
+            index = self.index_of(self._active) + 1 if self._active is not None else len(self.layers)
+        index = max(0, min(index, len(self.layers)))
+        previous_active = self._active
+
+        def do() -> None:
+            self._insert(index, layer)
+            if activate:
+                self.active_layer = layer
+
+        def undo() -> None:
+            self._remove(layer)
+            if previous_active in self.layers:
+                self.active_layer = previous_active
+
+        do()
+        self.history.push(CallbackCommand(label or f"Add layer “{layer.name}”", undo, do,
+                                          nbytes=_layer_nbytes(layer)))
+        return layer
+
+    def new_raster_layer(self, name: str = "Layer", **attrs: Any) -> RasterLayer:
+        dtype = np.uint16 if any(getattr(la, "bit_depth", 8) == 16 for la in self.layers) else np.uint8
+        layer = RasterLayer.blank(name, self._width, self._height, dtype=dtype, **attrs)
+        self.add_layer(layer)
+        return layer
+
+    def remove_layer(self, layer: Layer) -> None:
+        index = self.index_of(layer)
+        was_active = self._active is layer
+
+        def do() -> None:
+            self._remove(layer)
+
+        def undo() -> None:
+            self._insert(index, layer)
+            if was_active:
+                self.active_layer = layer
+
+        do()
+        self.history.push(CallbackCommand(f"Delete layer “{layer.name}”", undo, do,
+                                          nbytes=_layer_nbytes(layer)))
+
+    def duplicate_layer(self, layer: Layer) -> Layer:
+        return self.add_layer(layer.duplicate(), self.index_of(layer) + 1,
+                              label=f"Duplicate layer “{layer.name}”")
+
+    def move_layer(self, layer: Layer, new_index: int) -> None:
+        """Reorder: ``new_index`` is the position in the bottom-first list after the move."""
+        old_index = self.index_of(layer)
+        new_index = max(0, min(new_index, len(self.layers) - 1))
+        if new_index == old_index:
+            return
+
+        def place(i: int) -> None:
+            self.layers.remove(layer)
+            self.layers.insert(i, layer)
+            self.events.layers.emit()
+            self.events.region.emit(layer.bounds)
+
+        place(new_index)
+        self.history.push(CallbackCommand(f"Move layer “{layer.name}”",
+                                          lambda: place(old_index), lambda: place(new_index)))
+
+    def set_layer_attr(self, layer: Layer, attr: str, value: Any, *, merge: bool = False) -> None:
+        """Set name/visible/opacity/blend_mode/locked/offset/mask_enabled as one undo step.
+
+        ``merge=True`` folds the change into the previous step when it changed the same attribute
+        of the same layer (slider drags make one step).
+        """
+        old = getattr(layer, attr)
+        if old == value:
+            return
+        setter = (layer.set_mask_enabled if attr == "mask_enabled"
+                  else (lambda v: setattr(layer, attr, v)))
+        setter(value)
+        new = getattr(layer, attr)
+        hist = self.history
+        last = hist._undo[-1] if hist._undo else None
+        if merge and last is not None and getattr(last, "merge_key", None) == (layer.uid, attr) \
+                and not hist._redo and hist._open is None:
+            first_old = last.merge_old  # type: ignore[attr-defined]
+            last.commands = [CallbackCommand(last.label, lambda: setter(first_old), lambda: setter(new))]
+            self.mark_modified()
+            return
+        cmd = CallbackCommand(f"Layer {attr.replace('_', ' ')}", lambda: setter(old), lambda: setter(new))
+        hist.push(cmd)
+        if hist._undo and hist._open is None:
+            hist._undo[-1].merge_key = (layer.uid, attr)  # type: ignore[attr-defined]
+            hist._undo[-1].merge_old = old  # type: ignore[attr-defined]
+
+    # -- pixels -----------------------------------------------------------------------------------
+    @contextmanager
+    def edit_pixels(self, layer: Layer, rect: Rect | None = None, label: str = "Paint",
+                    target: str = "pixels") -> Iterator[np.ndarray]:
+        """Yield the writable array of ``layer`` (pixels, labels, or mask with target="mask").
+
+        ``rect`` (layer coordinates) bounds what the caller will modify: its tiles are snapshotted
+        for undo first and a pixels event for it is emitted afterwards. Raises if the layer is locked.
+        """
+        if layer.locked:
+            raise PermissionError(f"layer “{layer.name}” is locked")
+        full = Rect(0, 0, layer.width, layer.height)
+        rect = full if rect is None else rect.intersect(full)
+        if target == "mask":
+            if layer.mask is None:
+                raise ValueError("layer has no mask")
+            array = layer.mask
+        else:
+            array = getattr(layer, "pixels", None)
+            if array is None:
+                array = layer.labels  # type: ignore[attr-defined]
+        with self.history.transaction(label):
+            self.history.record_tiles(layer, rect, target)
+            yield array
+        if target == "mask":
+            layer.events.mask.emit()
+        else:
+            layer.notify_pixels(rect)
+
+    # -- selection --------------------------------------------------------------------------------
+    def set_selection(self, mask: np.ndarray | None, label: str = "Select") -> None:
+        """Replace the selection (uint8 HxW, 255 = selected; None = select nothing). Undoable."""
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (self._height, self._width):
+                raise ValueError(f"selection shape {mask.shape} != document {(self._height, self._width)}")
+            mask = np.ascontiguousarray(mask, dtype=np.uint8)
+            if not mask.any():
+                mask = None
+        old = self.selection
+
+        def apply(m: np.ndarray | None) -> None:
+            self.selection = m
+            self.events.selection.emit(self.bounds)
+
+        apply(mask)
+        self.history.push(CallbackCommand(label, lambda: apply(old), lambda: apply(mask),
+                                          nbytes=0 if mask is None else mask.nbytes))
+
+    def selection_bounds(self) -> Rect | None:
+        if self.selection is None:
+            return None
+        ys, xs = np.nonzero(self.selection.any(axis=1))[0], np.nonzero(self.selection.any(axis=0))[0]
+        return Rect.from_corners(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+
+    # -- whole-document replacement (crop, resize, resample: see operations.py) ----------------------
+    def _set_size(self, width: int, height: int) -> None:
+        self._width, self._height = int(width), int(height)
+        self.events.size.emit((self._width, self._height))
+        self.events.region.emit(self.bounds)
+
+
+def _layer_nbytes(layer: Layer) -> int:
+    arr = getattr(layer, "pixels", None)
+    if arr is None:
+        arr = getattr(layer, "labels", None)
+    n = 0 if arr is None else arr.nbytes
+    return n + (0 if layer.mask is None else layer.mask.nbytes)

@@ -1,0 +1,1 @@
+"""Model catalog, download store, converters and safe loading."""

@@ -1,0 +1,1 @@
+"""Training loops for the built-in models."""
