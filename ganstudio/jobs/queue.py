@@ -1,0 +1,118 @@
+"""JobQueue: submit task generators, run them on a Backend, cancel running / drop queued (Qt-free)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from psygnal import Signal, SignalGroup
+
+from ganstudio.tasks.base import Cancelled, Progress, TaskContext, TaskError, TaskInputs
+
+from .backend import Backend, LocalBackend
+from .job import Job, JobState
+
+log = logging.getLogger(__name__)
+
+
+class QueueEvents(SignalGroup):
+    added = Signal(object)    # Job
+    removed = Signal(object)  # Job (cleared from the list)
+
+
+class JobQueue:
+    def __init__(self, backend: Backend | None = None) -> None:
+        self.backend = backend if backend is not None else LocalBackend(workers=1)
+        self.events = QueueEvents()
+        self.jobs: list[Job] = []
+        self._lock = threading.Lock()
+
+    # -- public -----------------------------------------------------------------------------------
+    def submit(self, title: str, task_fn: Callable[..., Any], inputs: TaskInputs, request: Any,
+               ctx: TaskContext | None = None) -> Job:
+        job = Job(title, task_fn, inputs, request, ctx)
+        with self._lock:
+            self.jobs.append(job)
+        self.events.added.emit(job)
+        self.backend.start(lambda: self._execute(job))
+        return job
+
+    def cancel(self, job: Job) -> None:
+        """Running: set its cancel token (it stops at the next check). Queued: drop it."""
+        with self._lock:
+            state = job.state
+            if state is JobState.QUEUED:
+                job.cancel_token.cancel()
+                job.error = None
+                job._set_state(JobState.CANCELLED)
+                return
+        if state is JobState.RUNNING:
+            job.cancel_token.cancel()
+
+    def drop_queued(self) -> int:
+        dropped = [j for j in list(self.jobs) if j.state is JobState.QUEUED]
+        for j in dropped:
+            self.cancel(j)
+        return len(dropped)
+
+    def cancel_all(self) -> None:
+        for j in list(self.jobs):
+            if not j.done:
+                self.cancel(j)
+
+    def clear_finished(self) -> None:
+        with self._lock:
+            gone = [j for j in self.jobs if j.done]
+            self.jobs = [j for j in self.jobs if not j.done]
+        for j in gone:
+            self.events.removed.emit(j)
+
+    def active(self) -> list[Job]:
+        return [j for j in self.jobs if not j.done]
+
+    def wait(self, job: Job, timeout: float | None = None) -> bool:
+        return job.wait(timeout)
+
+    def shutdown(self, timeout: float | None = 10.0) -> None:
+        self.cancel_all()
+        self.backend.shutdown(timeout)
+        for j in self.jobs:  # never started: the backend dropped them
+            if not j.done:
+                j._set_state(JobState.CANCELLED)
+
+    # -- worker side --------------------------------------------------------------------------------
+    def _execute(self, job: Job) -> None:
+        with self._lock:
+            if job.state is not JobState.QUEUED:
+                return  # dropped while queued
+            job.state = JobState.RUNNING
+        job.events.state.emit(JobState.RUNNING)
+        try:
+            job.ctx.check_cancelled()
+            gen = job.task_fn(job.inputs, job.request, job.ctx)
+            while True:
+                try:
+                    p = next(gen)
+                except StopIteration as stop:
+                    job.result = stop.value
+                    break
+                if isinstance(p, Progress):
+                    job._set_progress(p)
+                job.ctx.check_cancelled()
+            job._set_progress(Progress(1, 1, "done"))
+            job._set_state(JobState.FINISHED)
+        except Cancelled:
+            job._set_state(JobState.CANCELLED)
+        except TaskError as exc:
+            job.error, job.exception = str(exc), exc
+            job._set_state(JobState.FAILED)
+        except MemoryError as exc:
+            job.error, job.exception = "Out of memory. Try a smaller region or tile size.", exc
+            job._set_state(JobState.FAILED)
+        except Exception as exc:  # noqa: BLE001 - reported to the user, never lost
+            log.error("job %s failed:\n%s", job.title, traceback.format_exc())
+            job.error, job.exception = f"{type(exc).__name__}: {exc}", exc
+            job._set_state(JobState.FAILED)

@@ -1,0 +1,108 @@
+"""Document <-> task arrays: gather a region into TaskInputs, turn a Result into a new layer."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ganstudio.core.document import Document
+from ganstudio.core.geometry import Rect
+from ganstudio.core.layers import Layer, RasterLayer
+from ganstudio.tasks.base import Result, TaskInputs
+
+
+def _active_region(doc: Document, rect: Rect) -> np.ndarray:
+    """The active layer's straight RGBA over ``rect`` (document coordinates), transparent outside it."""
+    layer = doc.active_layer
+    if layer is None:
+        raise ValueError("no active layer")
+    out = None
+    inter = rect.intersect(layer.bounds)
+    src = layer.rgba(layer.to_layer_rect(inter)) if not inter.is_empty() else None
+    dtype = src.dtype if src is not None else np.uint8
+    out = np.zeros((rect.h, rect.w, 4), dtype)
+    if src is not None:
+        out[inter.translated(-rect.x, -rect.y).slices()] = src
+    return out
+
+
+def gather_inputs(doc: Document, source: str = "composite", region: Rect | None = None,
+                  mask: np.ndarray | None = None, *, labels: bool = False) -> tuple[TaskInputs, Rect]:
+    """Pixels of ``region`` (document coordinates, default the whole canvas) as TaskInputs.
+
+    ``source``: "composite" (what the user sees) or "active" (the active layer only).
+    ``mask``: HxW uint8 of the whole document (e.g. ``window.task_mask()``); cropped to the region.
+    ``labels``: also pass the active LabelLayer's class ids (scene painting).
+    """
+    rect = doc.bounds if region is None else region.intersect(doc.bounds)
+    if rect.is_empty():
+        raise ValueError("the region is outside the canvas")
+    if source == "composite":
+        from ganstudio.core.compositing import composite
+
+        image = composite(doc, rect)
+    elif source == "active":
+        image = _active_region(doc, rect)
+    else:
+        raise ValueError(f"unknown source {source!r}")
+    m = None
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != (doc.height, doc.width):
+            raise ValueError(f"mask shape {mask.shape} != document {(doc.height, doc.width)}")
+        m = np.ascontiguousarray(mask[rect.slices()], dtype=np.uint8)
+    lab = None
+    if labels and doc.active_layer is not None and hasattr(doc.active_layer, "labels"):
+        layer = doc.active_layer
+        lab = np.zeros((rect.h, rect.w), layer.labels.dtype)  # type: ignore[attr-defined]
+        inter = rect.intersect(layer.bounds)
+        if not inter.is_empty():
+            lab[inter.translated(-rect.x, -rect.y).slices()] = \
+                layer.labels[layer.to_layer_rect(inter).slices()]  # type: ignore[attr-defined]
+    return TaskInputs(image=np.ascontiguousarray(image), mask=m, labels=lab), rect
+
+
+def _to_layer_pixels(image: np.ndarray, doc: Document) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    want16 = any(getattr(la, "bit_depth", 8) == 16 for la in doc.layers)
+    if image.dtype == np.uint16 and not want16:
+        image = (image.astype(np.uint32) * 255 + 32767) // 65535
+        image = image.astype(np.uint8)
+    elif image.dtype != np.uint16 and image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    elif image.dtype == np.uint8 and want16:
+        image = image.astype(np.uint16) * 257
+    if image.shape[2] == 3:
+        alpha = np.full(image.shape[:2] + (1,), np.iinfo(image.dtype).max, image.dtype)
+        image = np.concatenate([image, alpha], axis=2)
+    return np.ascontiguousarray(image)
+
+
+def provenance(result: Result, request: Any) -> dict[str, Any]:
+    req = request.to_dict() if hasattr(request, "to_dict") else dict(request or {})
+    info = dict(result.info)
+    return {
+        "task": req.get("task", getattr(request, "task", "")),
+        "model": info.pop("model", req.get("model", "")),
+        "request": req,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **info,
+    }
+
+
+def add_result_layer(doc: Document, result: Result, rect: Rect, request: Any, *,
+                     name: str | None = None, index: int | None = None) -> Layer:
+    """Add ``result.image`` as a new layer placed at ``rect`` (one undo step) and return it.
+
+    A result larger than ``rect`` (e.g. an upscale of a region) is placed at ``rect``'s top-left;
+    resizing the canvas is the caller's choice.
+    """
+    pixels = _to_layer_pixels(result.image, doc)
+    layer = RasterLayer(name or result.name or "AI result", pixels, offset=(rect.x, rect.y),
+                        provenance=provenance(result, request))
+    doc.add_layer(layer, index=index, label=f"Add “{layer.name}”")
+    return layer
