@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()  # type: ignore[union-attr]
-    if not argv or (argv[0] not in known and not argv[0].startswith("-")):
+    if not argv or argv[0] == "--sample" or (argv[0] not in known and not argv[0].startswith("-")):
         return _open_window(argv)
     args = parser.parse_args(argv)
     try:

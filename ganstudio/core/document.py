@@ -2,13 +2,20 @@
 
 Every change made through Document methods is undoable (see history.py) and observable through
 ``doc.events``: ``layers`` (structure), ``active_layer``, ``selection``, ``size``, ``modified``,
-and ``region`` (a Rect in document coordinates whose composite must be redrawn).
+``region`` (a Rect in document coordinates whose composite must be redrawn) and ``ai_mask``
+(a Rect of the AI-task mask overlay that changed).
+
+``doc.ai_mask`` is None or an HxW uint8 array (255 = the region AI tasks work on), painted with
+the mask brush (brush.stroke(..., target="ai_mask")) through :meth:`Document.edit_ai_mask`.
+Whole-document geometry changes (crop, resize canvas, resample: see operations.py) go through
+:meth:`Document.replace_contents`, one undo step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +35,24 @@ class DocumentEvents(SignalGroup):
     modified = Signal(bool)
     region = Signal(object)        # Rect of the composite to redraw
     path = Signal(object)
+    ai_mask = Signal(object)       # Rect (document coordinates) of the AI mask that changed
+
+
+_KEEP: Any = object()
+
+
+@dataclass
+class LayerData:
+    """New contents of one layer for :meth:`Document.replace_contents`."""
+
+    data: np.ndarray                     # pixels (HxWx4) or labels (HxW)
+    mask: np.ndarray | None = _KEEP      # _KEEP: unchanged (must still fit the new size)
+    offset: tuple[int, int] | None = None
 
 
 class Document:
-    def __init__(self, width: int, height: int, *, name: str = "Untitled") -> None:
+    def __init__(self, width: int, height: int, *, name: str = "Untitled",
+                 memory_limit: int | None = None) -> None:
         if width <= 0 or height <= 0:
             raise ValueError(f"invalid canvas size {width}x{height}")
         self.events = DocumentEvents()
@@ -40,6 +61,8 @@ class Document:
         self._active: Layer | None = None
         # Selection: None = nothing selected (operations apply everywhere); else uint8 HxW, 255 = in.
         self.selection: np.ndarray | None = None
+        # AI-task mask: None or uint8 HxW, 255 = region AI tasks work on (document coordinates).
+        self.ai_mask: np.ndarray | None = None
         self.icc_profile: bytes | None = None
         self.exif: bytes | None = None
         self.metadata: dict[str, Any] = {}
@@ -47,7 +70,7 @@ class Document:
         self.path: Path | None = None
         self.source_format: str | None = None
         self._modified = False
-        self.history = History(self)
+        self.history = History(self) if memory_limit is None else History(self, memory_limit)
         self._handlers: dict[int, list[tuple[Any, Any]]] = {}
 
     # -- basics -----------------------------------------------------------------------------------
@@ -120,7 +143,8 @@ class Document:
             self.events.region.emit(old_bounds[0].union(layer.bounds))
             old_bounds[0] = layer.bounds
 
-        pairs = [(layer.events.pixels, pixels), (layer.events.offset, moved)]
+        pairs = [(layer.events.pixels, pixels), (layer.events.offset, moved),
+                 (layer.events.mask_pixels, pixels)]
         for sig in (layer.events.visible, layer.events.opacity, layer.events.blend_mode,
                     layer.events.mask):
             pairs.append((sig, region))
@@ -244,31 +268,82 @@ class Document:
     # -- pixels -----------------------------------------------------------------------------------
     @contextmanager
     def edit_pixels(self, layer: Layer, rect: Rect | None = None, label: str = "Paint",
-                    target: str = "pixels") -> Iterator[np.ndarray]:
+                    target: str = "pixels", *,
+                    regions: Iterable[Rect] | None = None) -> Iterator[np.ndarray]:
         """Yield the writable array of ``layer`` (pixels, labels, or mask with target="mask").
 
         ``rect`` (layer coordinates) bounds what the caller will modify: its tiles are snapshotted
-        for undo first and a pixels event for it is emitted afterwards. Raises if the layer is locked.
+        for undo first and a pixels event (``mask_pixels`` for the mask) for it is emitted
+        afterwards. ``regions`` (optional, inside ``rect``) narrows the snapshot to the tiles of
+        those rects (a brush segment's dabs), so a long diagonal stroke does not copy its whole
+        bounding box. Raises PermissionError if the layer is locked.
         """
         if layer.locked:
             raise PermissionError(f"layer “{layer.name}” is locked")
         full = Rect(0, 0, layer.width, layer.height)
         rect = full if rect is None else rect.intersect(full)
+        if target == "labels":
+            target = "pixels"
         if target == "mask":
             if layer.mask is None:
                 raise ValueError("layer has no mask")
             array = layer.mask
+        elif target == "pixels":
+            array = layer.data
         else:
-            array = getattr(layer, "pixels", None)
-            if array is None:
-                array = layer.labels  # type: ignore[attr-defined]
+            raise ValueError(f"unknown edit target {target!r}")
         with self.history.transaction(label):
-            self.history.record_tiles(layer, rect, target)
+            for r in ([rect] if regions is None else regions):
+                self.history.record_tiles(layer, r.intersect(rect), target)
             yield array
         if target == "mask":
-            layer.events.mask.emit()
+            layer.events.mask_pixels.emit(rect)
         else:
             layer.notify_pixels(rect)
+
+    # -- AI mask ----------------------------------------------------------------------------------
+    def _apply_ai_mask(self, mask: np.ndarray | None) -> None:
+        self.ai_mask = mask
+        self.events.ai_mask.emit(self.bounds)
+
+    @contextmanager
+    def edit_ai_mask(self, rect: Rect | None = None, label: str = "Paint AI mask", *,
+                     regions: Iterable[Rect] | None = None) -> Iterator[np.ndarray]:
+        """Yield the writable AI mask (created empty if there is none), tile undo like edit_pixels.
+
+        ``rect`` is in document coordinates; an ``ai_mask(rect)`` event follows the edit.
+        """
+        rect = self.bounds if rect is None else rect.intersect(self.bounds)
+        with self.history.transaction(label):
+            if self.ai_mask is None:
+                created = np.zeros((self._height, self._width), np.uint8)
+                self._apply_ai_mask(created)
+                self.history.push(CallbackCommand(
+                    "Create AI mask", lambda: self._apply_ai_mask(None),
+                    lambda: self._apply_ai_mask(created), nbytes=created.nbytes))
+            for r in ([rect] if regions is None else regions):
+                self.history.record_tiles(self, r.intersect(rect), "ai_mask")
+            yield self.ai_mask
+        self.events.ai_mask.emit(rect)
+
+    def set_ai_mask(self, mask: np.ndarray | None, label: str = "Set AI mask") -> None:
+        """Replace the whole AI mask (HxW uint8, 255 = AI works here; None = none). Undoable."""
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (self._height, self._width):
+                raise ValueError(f"AI mask shape {mask.shape} != document {(self._height, self._width)}")
+            mask = np.ascontiguousarray(mask, dtype=np.uint8)
+        old = self.ai_mask
+        if old is None and mask is None:
+            return
+        self._apply_ai_mask(mask)
+        self.history.push(CallbackCommand(
+            label, lambda: self._apply_ai_mask(old), lambda: self._apply_ai_mask(mask),
+            nbytes=(0 if old is None else old.nbytes) + (0 if mask is None else mask.nbytes)))
+
+    def clear_ai_mask(self) -> None:
+        """Remove the AI mask (one undo step)."""
+        self.set_ai_mask(None, label="Clear AI mask")
 
     # -- selection --------------------------------------------------------------------------------
     def set_selection(self, mask: np.ndarray | None, label: str = "Select") -> None:
@@ -301,6 +376,71 @@ class Document:
         self._width, self._height = int(width), int(height)
         self.events.size.emit((self._width, self._height))
         self.events.region.emit(self.bounds)
+
+    def replace_contents(self, label: str, *, size: tuple[int, int] | None = None,
+                         layers: Mapping[Layer, LayerData] | None = None,
+                         selection: np.ndarray | None = _KEEP,
+                         ai_mask: np.ndarray | None = _KEEP) -> None:
+        """Swap canvas size, layer arrays / masks / offsets, selection and AI mask: one undo step.
+
+        Arrays are swapped by reference (the old ones are kept by the undo step), so the caller
+        must hand over fresh arrays. Omitted items stay as they are.
+        """
+        layers = dict(layers or {})
+        new_size = self.size if size is None else (int(size[0]), int(size[1]))
+        if new_size[0] <= 0 or new_size[1] <= 0:
+            raise ValueError(f"invalid canvas size {new_size[0]}x{new_size[1]}")
+        old_state = self._capture(layers)
+        new_layers = {}
+        for layer, ld in layers.items():
+            old_data, old_mask, old_offset = old_state["layers"][layer]
+            mask = old_mask if ld.mask is _KEEP else ld.mask
+            new_layers[layer] = (ld.data, mask, old_offset if ld.offset is None else ld.offset)
+        new_state = {
+            "size": new_size, "layers": new_layers,
+            "selection": old_state["selection"] if selection is _KEEP else selection,
+            "ai_mask": old_state["ai_mask"] if ai_mask is _KEEP else ai_mask,
+        }
+        for key in ("selection", "ai_mask"):
+            m = new_state[key]
+            if m is not None and m.shape != (new_size[1], new_size[0]):
+                raise ValueError(f"{key} shape {m.shape} does not fit {new_size}")
+        if new_state["selection"] is not None and not new_state["selection"].any():
+            new_state["selection"] = None
+        self._restore(new_state)
+
+        def arrays(state: dict) -> dict[int, np.ndarray]:
+            found = [a for d, m, _ in state["layers"].values() for a in (d, m)]
+            found += [state["selection"], state["ai_mask"]]
+            return {id(a): a for a in found if a is not None}
+
+        # memory held by the step alone: the arrays of the state that is not live
+        old_arrays, new_arrays = arrays(old_state), arrays(new_state)
+        only_old = sum(a.nbytes for k, a in old_arrays.items() if k not in new_arrays)
+        only_new = sum(a.nbytes for k, a in new_arrays.items() if k not in old_arrays)
+        self.history.push(CallbackCommand(label, lambda: self._restore(old_state),
+                                          lambda: self._restore(new_state),
+                                          nbytes=max(only_old, only_new)))
+
+    def _capture(self, layers: Iterable[Layer]) -> dict:
+        return {
+            "size": self.size,
+            "layers": {la: (la.data, la.mask, la.offset) for la in layers},
+            "selection": self.selection, "ai_mask": self.ai_mask,
+        }
+
+    def _restore(self, state: dict) -> None:
+        old_bounds = self.bounds
+        if state["size"] != self.size:
+            self._width, self._height = state["size"]
+            self.events.size.emit(self.size)
+        for layer, (data, mask, offset) in state["layers"].items():
+            layer.replace_data(data, mask)
+            layer.offset = offset
+        self.selection = state["selection"]
+        self.events.selection.emit(self.bounds)
+        self._apply_ai_mask(state["ai_mask"])
+        self.events.region.emit(self.bounds.union(old_bounds))
 
 
 def _layer_nbytes(layer: Layer) -> int:

@@ -32,6 +32,38 @@ def _layer_array(layer: Layer) -> np.ndarray:
     return arr if arr is not None else layer.labels  # type: ignore[attr-defined]
 
 
+#: Targets of tile commands. Layer targets: "pixels" (RasterLayer.pixels or LabelLayer.labels),
+#: "labels" (same), "mask" (the layer mask). Document targets (owner = the Document):
+#: "ai_mask" and "selection".
+LAYER_TARGETS = ("pixels", "labels", "mask")
+DOCUMENT_TARGETS = ("ai_mask", "selection")
+
+
+def target_array(owner: Any, target: str) -> np.ndarray | None:
+    """The array that a tile command of ``target`` on ``owner`` (layer or document) edits."""
+    if target == "mask":
+        return owner.mask
+    if target in DOCUMENT_TARGETS:
+        return getattr(owner, target)
+    if target in ("pixels", "labels"):
+        return _layer_array(owner)
+    raise ValueError(f"unknown tile target {target!r}")
+
+
+def notify_target(owner: Any, target: str, rect: Rect) -> None:
+    """Emit the event that reports a change of ``rect`` (array coordinates) of ``target``."""
+    if rect.is_empty():
+        return
+    if target == "mask":
+        owner.events.mask_pixels.emit(rect)
+    elif target == "ai_mask":
+        owner.events.ai_mask.emit(rect)
+    elif target == "selection":
+        owner.events.selection.emit(rect)
+    else:
+        owner.notify_pixels(rect)
+
+
 class Command:
     label = ""
 
@@ -68,21 +100,33 @@ class CallbackCommand(Command):
 
 
 class TilesCommand(Command):
-    """Old and new contents of the tiles of one layer array (pixels, labels or mask) touched by an edit."""
+    """Old and new contents of the 256x256 tiles of one array touched by an edit.
 
-    def __init__(self, layer: Layer, target: str = "pixels") -> None:
-        self.layer = layer
+    ``owner`` is a layer (targets "pixels"/"labels"/"mask") or the Document ("ai_mask",
+    "selection"). Only tiles that really changed are kept after :meth:`finalize`, so the memory
+    of a step is proportional to the tiles it touched (2 copies of each: before and after).
+    """
+
+    def __init__(self, owner: Any, target: str = "pixels") -> None:
+        self.owner = owner
+        self.layer = owner  # backwards-compatible name
         self.target = target
         self.label = "Edit pixels"
         self.before: dict[tuple[int, int], np.ndarray] = {}
         self.after: dict[tuple[int, int], np.ndarray] = {}
-        self.shape = self._array().shape
+        arr = self._array()
+        self.shape = arr.shape
+        self.array_id = id(arr)
 
     def _array(self) -> np.ndarray:
-        if self.target == "mask":
-            assert self.layer.mask is not None
-            return self.layer.mask
-        return _layer_array(self.layer)
+        arr = target_array(self.owner, self.target)
+        if arr is None:
+            raise ValueError(f"{self.target} of {self.owner!r} does not exist")
+        return arr
+
+    def matches_current(self) -> bool:
+        arr = target_array(self.owner, self.target)
+        return arr is not None and id(arr) == self.array_id and arr.shape == self.shape
 
     def snapshot(self, rect: Rect) -> None:
         arr = self._array()
@@ -110,10 +154,7 @@ class TilesCommand(Command):
             tr = tile_rect(*key).intersect(bounds)
             arr[tr.slices()] = data
             dirty = dirty.union(tr)
-        if self.target == "mask":
-            self.layer.events.mask.emit()
-        elif not dirty.is_empty():
-            self.layer.notify_pixels(dirty)
+        notify_target(self.owner, self.target, dirty)
 
     def undo(self, doc: Document) -> None:
         self._write(self.before)
@@ -136,12 +177,21 @@ class Step(Command):
         self.label = label
         self.commands: list[Command] = []
         self._tiles: dict[tuple[int, str], TilesCommand] = {}
+        #: scratch space of tools working across several calls inside this step (brush strokes);
+        #: dropped when the step closes.
+        self.scratch: dict[Any, Any] = {}
 
-    def tiles_for(self, layer: Layer, target: str) -> TilesCommand:
-        key = (layer.uid, target)
+    def tiles_for(self, owner: Any, target: str) -> TilesCommand:
+        """The tile command of ``owner``'s ``target`` array in this step (created on first use).
+
+        A new command starts when the array was replaced (other object or shape) since.
+        """
+        if target == "labels":
+            target = "pixels"
+        key = (id(owner), target)
         cmd = self._tiles.get(key)
-        if cmd is None or cmd.shape != cmd._array().shape:
-            cmd = TilesCommand(layer, target)
+        if cmd is None or not cmd.matches_current():
+            cmd = TilesCommand(owner, target)
             self._tiles[key] = cmd
             self.commands.append(cmd)
         return cmd
@@ -152,6 +202,7 @@ class Step(Command):
         self.commands = [c for c in self.commands
                          if not (isinstance(c, TilesCommand) and c.is_empty())]
         self._tiles.clear()
+        self.scratch.clear()
 
     def undo(self, doc: Document) -> None:
         for c in reversed(self.commands):
@@ -222,8 +273,16 @@ class History:
         with self.transaction(command.label) as step:
             step.commands.append(command)
 
-    def record_tiles(self, layer: Layer, rect: Rect, target: str = "pixels") -> None:
-        """Snapshot the tiles of ``rect`` (layer coordinates) before they are modified."""
+    @property
+    def open_step(self) -> Step | None:
+        """The step being recorded (inside begin/end or a transaction), else None."""
+        return self._open
+
+    def record_tiles(self, layer: Layer | Document, rect: Rect, target: str = "pixels") -> None:
+        """Snapshot the tiles of ``rect`` (array coordinates) before they are modified.
+
+        ``layer`` is the owner of the array: a layer, or the Document for "ai_mask"/"selection".
+        """
         if self._replaying:
             return
         if self._open is None:
@@ -281,10 +340,19 @@ class History:
     def nbytes(self) -> int:
         return sum(s.nbytes for s in self._undo) + sum(s.nbytes for s in self._redo)
 
+    def set_memory_limit(self, nbytes: int) -> None:
+        """Change the bound (bytes); drops the oldest steps at once if they exceed it."""
+        self.memory_limit = int(nbytes)
+        if self._open is None:
+            self._enforce_limit()
+            self.events.changed.emit()
+
     def _enforce_limit(self) -> None:
-        self._redo.clear() if self.nbytes > self.memory_limit else None
-        while len(self._undo) > 1 and self.nbytes > self.memory_limit:
-            self._undo.pop(0)
+        if self.nbytes > self.memory_limit:
+            self._redo.clear()
+        total = self.nbytes
+        while len(self._undo) > 1 and total > self.memory_limit:
+            total -= self._undo.pop(0).nbytes
 
     def __len__(self) -> int:
         return len(self._undo)

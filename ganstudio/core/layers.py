@@ -46,7 +46,8 @@ class LayerEvents(SignalGroup):
     blend_mode = Signal(object)
     locked = Signal(bool)
     offset = Signal(tuple)
-    mask = Signal()          # mask added / removed / enabled / painted
+    mask = Signal()          # mask added / removed / enabled / replaced
+    mask_pixels = Signal(object)  # Rect (layer coordinates) of the mask painted (brush, fill)
     pixels = Signal(object)  # Rect in layer coordinates
     provenance = Signal(dict)
 
@@ -137,6 +138,27 @@ class Layer:
         self._mask = mask
         self.events.mask.emit()
 
+    def replace_data(self, data: np.ndarray, mask: np.ndarray | None) -> None:
+        """Swap the layer's array (pixels or labels) and mask at once (size may change).
+
+        Used by whole-layer operations (crop, resample, merge); emits ``pixels`` and ``mask``.
+        """
+        self._replace_array(np.ascontiguousarray(data))
+        if mask is not None and mask.shape != (self.height, self.width):
+            raise ValueError(f"mask shape {mask.shape} does not match layer size "
+                             f"{(self.height, self.width)}")
+        self._mask = None if mask is None else np.ascontiguousarray(mask, dtype=np.uint8)
+        self.notify_pixels()
+        self.events.mask.emit()
+
+    def _replace_array(self, data: np.ndarray) -> None:
+        raise NotImplementedError
+
+    @property
+    def data(self) -> np.ndarray:
+        """The layer's own array: RGBA pixels (raster) or class ids (label)."""
+        raise NotImplementedError
+
     def set_mask_enabled(self, enabled: bool) -> None:
         if self.mask_enabled != bool(enabled):
             self.mask_enabled = bool(enabled)
@@ -201,6 +223,15 @@ class RasterLayer(Layer):
     def bit_depth(self) -> int:
         return 16 if self.pixels.dtype == np.uint16 else 8
 
+    @property
+    def data(self) -> np.ndarray:
+        return self.pixels
+
+    def _replace_array(self, data: np.ndarray) -> None:
+        if data.ndim != 3 or data.shape[2] != 4 or data.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"RasterLayer needs HxWx4 uint8/uint16, got {data.shape} {data.dtype}")
+        self.pixels = data
+
     def rgba(self, rect: Rect | None = None) -> np.ndarray:
         if rect is None:
             return self.pixels
@@ -247,6 +278,17 @@ class LabelLayer(Layer):
     @property
     def height(self) -> int:
         return self.labels.shape[0]
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.labels
+
+    def _replace_array(self, data: np.ndarray) -> None:
+        if data.ndim != 2 or data.dtype not in (np.uint8, np.uint16):
+            raise ValueError("LabelLayer needs an HxW uint8/uint16 class-id map")
+        if data.dtype != self.labels.dtype:
+            self._lut = None
+        self.labels = data
 
     def lut(self) -> np.ndarray:
         """RGBA lookup table indexed by class id."""

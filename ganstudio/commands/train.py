@@ -1,0 +1,94 @@
+"""``ganstudio train ...``: train the built-in models.
+
+    ganstudio train inpaint --data DIR --out RUN_DIR [--resume] [--minutes N] [--holdout N] [--seed S]
+    ganstudio train inpaint-export --run RUN_DIR -o FILE.safetensors [--half]
+
+torch is imported inside the handlers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("train", help="train a built-in model")
+    sub = p.add_subparsers(dest="train_command", metavar="MODEL")
+    sub.required = True
+
+    q = sub.add_parser("inpaint", help="train the built-in inpainter (GSInpaint)")
+    q.add_argument("--data", required=True, help="folder of training photos")
+    q.add_argument("--out", required=True, help="run folder (checkpoints, log, holdout.json)")
+    q.add_argument("--resume", action="store_true", help="continue from RUN_DIR/ckpt.pt")
+    q.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of this session")
+    q.add_argument("--steps", type=int, default=0, help="stop at this total step (0 = no limit)")
+    q.add_argument("--holdout", type=int, default=7, help="photos held out for evaluation")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--batch", type=int, default=8)
+    q.add_argument("--patch", type=int, default=128)
+    q.add_argument("--base", type=int, default=24, help="generator width")
+    q.add_argument("--blocks", type=int, default=6, help="residual FFC blocks at 1/4 resolution")
+    q.add_argument("--warmup-steps", type=int, default=1500,
+                   help="reconstruction-only steps before the adversarial losses start")
+    q.add_argument("--ckpt-minutes", type=float, default=3.0)
+    q.add_argument("--log-every", type=int, default=50)
+    q.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    q.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=run)
+
+    e = sub.add_parser("inpaint-export", help="export a run's generator as safetensors")
+    e.add_argument("--run", required=True)
+    e.add_argument("-o", "--output", required=True)
+    e.add_argument("--half", action="store_true", help="store fp16 weights")
+    e.add_argument("--raw", action="store_true", help="export the raw generator, not the EMA")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(handler=run)
+
+
+def _device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..cli import CliError
+
+    if args.train_command == "inpaint":
+        from ..train.inpaint import TrainConfig, train
+
+        if not Path(args.data).is_dir():
+            raise CliError(f"--data {args.data} is not a folder")
+        cfg = TrainConfig(
+            data=args.data, out=args.out, minutes=args.minutes, steps=args.steps,
+            holdout=args.holdout, seed=args.seed, batch=args.batch, patch=args.patch,
+            base=args.base, n_blocks=args.blocks, warmup_steps=args.warmup_steps,
+            ckpt_minutes=args.ckpt_minutes, log_every=args.log_every, threads=args.threads,
+            device=_device(args.device))
+        log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
+        try:
+            res = train(cfg, resume=args.resume, log=log)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        if args.json:
+            print(json.dumps({"ok": True, **res}))
+        return 0
+    if args.train_command == "inpaint-export":
+        from ..train.inpaint import export
+
+        if not (Path(args.run) / "ckpt.pt").exists():
+            raise CliError(f"no checkpoint in {args.run}")
+        res = export(args.run, args.output, half=args.half, use_ema=not args.raw)
+        print(json.dumps({"ok": True, **res}) if args.json else f"wrote {res['file']} ({res['bytes']} bytes)")
+        return 0
+    raise CliError(f"unknown model {args.train_command}")

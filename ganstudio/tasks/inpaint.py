@@ -1,0 +1,323 @@
+"""Inpainting ("Remove"): paint over an object, a wire or a blemish and it disappears.
+
+Models (``InpaintRequest.model_id``):
+
+* ``builtin.inpaint-compact`` - GAN Studio's own GSInpaint (archs/gsinpaint_arch.py), shipped in
+  models/builtin/, works with zero downloads;
+* ``lama.big-lama`` / ``lama.big-lama-iopaint`` - LaMa big-lama when installed in the model store
+  (loaded safely by models/lama_checkpoint.py), or a path to a LaMa / GSInpaint weights file;
+* ``opencv.telea`` / ``opencv.ns`` - classical OpenCV inpainting (delegates to tasks/opencv_inpaint.py).
+
+Strategies (as IOPaint): ``crop`` (default) - images whose long side is at most ``crop_trigger`` are
+processed whole; larger ones per mask region (bounding box + ``crop_margin``, shifted inward at the
+edges), a region larger than ``resize_limit`` is downscaled for the network; ``resize`` - the whole
+image is downscaled to ``resize_limit`` (long side), inpainted and upscaled; ``original`` - the
+whole image at full size. In every case the network input is padded to the model's multiple, and
+the output is composited with a feathered weight: 1 on the mask (binarised, grown by ``dilate``
+px), falling to 0 within ``feather`` px, 0 elsewhere - pixels with weight 0 are copied bit-exact
+from the input, so only masked / near-masked pixels change. Alpha is kept; uint8 and uint16 input.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .base import Progress, Request, Result, TaskContext, TaskError, TaskInputs
+from .masked_crop import Box, bbox, crop_boxes, feather_weight, pad_to_multiple, prepare_mask, unpad
+
+BUILTIN_ID = "builtin.inpaint-compact"
+BUILTIN_FILE = "inpaint_compact.safetensors"
+LAMA_IDS = ("lama.big-lama", "lama.big-lama-iopaint")
+OPENCV_IDS = {"opencv.telea": "telea", "opencv.ns": "ns"}
+STRATEGIES = ("crop", "resize", "original")
+MIN_SIZE = 64  # networks see at least 64x64 (tiny images are padded)
+
+
+@dataclass(frozen=True)
+class InpaintRequest(Request):
+    model_id: str = BUILTIN_ID
+    strategy: str = "crop"        # "crop" | "resize" | "original"
+    crop_margin: int = 128        # context around each mask region (crop strategy)
+    crop_trigger: int = 800       # crop only when the image's long side exceeds this
+    resize_limit: int = 1280      # long side the network sees at most (resize; big crops)
+    dilate: int = 2               # grow the mask by this many px (brush edges, halos)
+    feather: int = 4              # soft edge (px) of the composite outside the grown mask
+    seed: int = 0
+
+    task = "inpaint"
+
+
+def model_choices(store: Any = None) -> list[dict[str, Any]]:
+    """Models the UI / CLI offer: the built-in one, installed LaMa entries, OpenCV Telea / NS."""
+    out = [{"id": BUILTIN_ID, "name": "Built-in (GSInpaint, offline)", "installed": True}]
+    try:
+        from ..models.store import default_store
+
+        st = store or default_store()
+        for s in st.list(task="inpaint"):
+            if s.entry.id == BUILTIN_ID:
+                out[0]["installed"] = bool(s.installed)
+                continue
+            out.append({"id": s.entry.id, "name": s.entry.name, "installed": bool(s.installed)})
+    except Exception:  # noqa: BLE001 - catalog problems must not hide the offline choices
+        pass
+    out += [{"id": "opencv.telea", "name": "OpenCV Telea (classical)", "installed": True},
+            {"id": "opencv.ns", "name": "OpenCV Navier-Stokes (classical)", "installed": True}]
+    return out
+
+
+# -------------------------------------------------------------------------------------------------
+# models
+class _Net:
+    """A loaded network: ``predict(rgb float32 HxWx3 0..1, hole bool HxW) -> float32 HxWx3``."""
+
+    def __init__(self, module, kind: str, multiple: int, dev, half: bool, name: str) -> None:
+        self.module, self.kind, self.multiple, self.dev, self.half, self.name = \
+            module, kind, multiple, dev, half, name
+        self.lock = threading.Lock()
+
+    def predict(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        import torch
+
+        img_p, size = pad_to_multiple(rgb, self.multiple, MIN_SIZE)
+        hole_p, _ = pad_to_multiple(hole.astype(np.float32), self.multiple, MIN_SIZE)
+        dtype = torch.float16 if self.half else torch.float32
+        x = torch.from_numpy(np.ascontiguousarray(img_p.transpose(2, 0, 1)))[None]
+        m = torch.from_numpy(np.ascontiguousarray(hole_p))[None, None]
+        x = x.to(self.dev, dtype)
+        m = (m > 0.5).to(self.dev, dtype)
+        with self.lock, torch.inference_mode():
+            y = self.module(x, m)
+        y = y[0].float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
+        return unpad(y, size)
+
+
+_CACHE: OrderedDict[tuple, _Net] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _resolve(model_id: str, store: Any) -> tuple[str, Path, Any]:
+    """(kind, weights path, store) of a model id or a weights file path."""
+    p = Path(model_id)
+    if p.suffix and p.is_file():
+        if p.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(p), "pt") as f:
+                keys = set(f.keys())
+            return ("builtin" if "stem.weight" in keys else "lama"), p, store
+        return "lama", p, store
+    from ..models.store import NotInstalledError, StoreError, default_store
+
+    st = store or default_store()
+    try:
+        entry = st.entry(model_id)
+    except (KeyError, StoreError) as exc:
+        if model_id == BUILTIN_ID:  # catalog unavailable: the shipped file still works
+            from .. import paths
+
+            return "builtin", paths.BUILTIN_MODELS / BUILTIN_FILE, st
+        raise TaskError(f"unknown inpainting model {model_id!r}") from exc
+    if entry.task != "inpaint":
+        raise TaskError(f"{model_id} is a {entry.task} model, not an inpainting model")
+    try:
+        path = st.path(model_id)
+    except NotInstalledError as exc:
+        raise TaskError(str(exc)) from None
+    return ("builtin" if entry.arch == "gsinpaint" else "lama"), path, st
+
+
+def load_model(model_id: str, ctx: TaskContext) -> _Net:
+    from ..models.safeload import ModelLoadError
+    from .device import select_device
+
+    kind, path, store = _resolve(model_id, ctx.store)
+    info = select_device(ctx.device, ctx.half, ctx.threads)
+    half = info.half and kind == "builtin" and info.type == "cuda"  # LaMa's FFC: fp32 only
+    key = (str(path), path.stat().st_mtime_ns if path.exists() else 0, str(info.device), half)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    try:
+        if kind == "builtin":
+            module, multiple = _load_builtin(path), 4
+        else:
+            module, multiple = _load_lama(model_id, path, store), 8
+    except ModelLoadError as exc:
+        raise TaskError(str(exc)) from None
+    module = module.to(info.device, dtype=__import__("torch").float16 if half else None).eval()
+    net = _Net(module, kind, multiple, info.device, half, model_id)
+    with _CACHE_LOCK:
+        _CACHE[key] = net
+        while len(_CACHE) > 2:
+            _CACHE.popitem(last=False)
+    return net
+
+
+def _load_builtin(path: Path):
+    import torch
+    from safetensors import safe_open
+
+    from ..archs.gsinpaint_arch import GSInpaint, config_from_state_dict
+
+    if not path.is_file():
+        raise TaskError(f"the built-in inpainting weights are missing ({path}); reinstall GAN Studio")
+    with safe_open(str(path), "pt") as f:
+        sd = {k: f.get_tensor(k).float() for k in f.keys()}
+    model = GSInpaint(**config_from_state_dict(sd))
+    model.load_state_dict(sd, strict=True)
+    return model.to(torch.float32)
+
+
+def _load_lama(model_id: str, path: Path, store: Any):
+    from ..models.lama_checkpoint import load_lama_model
+
+    cache_dir = None
+    if store is not None and model_id in LAMA_IDS:
+        cache_dir = store.model_dir(model_id)
+    elif store is not None:
+        cache_dir = Path(store.root) / "converted" / path.stem if hasattr(store, "root") else None
+    return load_lama_model(path, cache_dir)
+
+
+# -------------------------------------------------------------------------------------------------
+# the task
+def _validate(inputs: TaskInputs, request: InpaintRequest) -> tuple[np.ndarray, np.ndarray]:
+    image, mask = inputs.image, inputs.mask
+    if image is None:
+        raise TaskError("No image to work on.")
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4) or image.dtype not in (np.uint8, np.uint16):
+        raise TaskError(f"unsupported image {image.shape} {image.dtype} (RGB/RGBA, 8 or 16 bit)")
+    if mask is None:
+        raise TaskError("Paint over what to remove with the mask brush, or make a selection, first.")
+    mask = np.asarray(mask)
+    if mask.ndim == 3:
+        mask = mask.max(axis=2)
+    if mask.shape != image.shape[:2]:
+        raise TaskError(f"The mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
+                        f"{image.shape[1]}x{image.shape[0]}: they must be the same size.")
+    if request.strategy not in STRATEGIES:
+        raise TaskError(f"unknown strategy {request.strategy!r} (crop, resize or original)")
+    return image, mask
+
+
+def plan_regions(shape: tuple[int, int], hole: np.ndarray, request: InpaintRequest) -> list[tuple[Box, float]]:
+    """(box, scale) pairs the network processes: scale < 1 means the box is downscaled first."""
+    h, w = shape
+    full: Box = (0, 0, w, h)
+    long_side = max(h, w)
+    if request.strategy == "original":
+        return [(full, 1.0)]
+    if request.strategy == "resize":
+        return [(full, min(1.0, request.resize_limit / long_side))]
+    if long_side <= request.crop_trigger:
+        return [(full, 1.0)]
+    out = []
+    for b in crop_boxes(hole, max(0, int(request.crop_margin))):
+        side = max(b[2] - b[0], b[3] - b[1])
+        out.append((b, min(1.0, request.resize_limit / side)))
+    return out
+
+
+def _to_float(rgb: np.ndarray) -> np.ndarray:
+    scale = 65535.0 if rgb.dtype == np.uint16 else 255.0
+    f = rgb.astype(np.float32) / scale
+    return np.repeat(f, 3, axis=2) if f.shape[2] == 1 else f
+
+
+def run(inputs: TaskInputs, request: InpaintRequest, ctx: TaskContext) -> Generator[Progress, None, Result]:
+    t0 = time.perf_counter()
+    image, mask = _validate(inputs, request)
+    core = prepare_mask(mask, max(0, int(request.dilate)))
+    if not core.any():
+        return Result(image=np.array(image, copy=True), name="Remove (nothing to do)",
+                      info={"model": request.model_id, "noop": True, "changed_pixels": 0,
+                            "message": "The mask is empty: paint over what to remove first."})
+    if request.model_id in OPENCV_IDS:
+        return (yield from _run_opencv(np.asarray(inputs.image), core, request, ctx, t0))
+    feather = max(0, int(request.feather))
+    hole = prepare_mask(core, feather) if feather else core  # the network regenerates the ramp too
+    weight = feather_weight(core, feather)
+    h, w = image.shape[:2]
+    plan = plan_regions((h, w), hole, request)
+    total = len(plan) + 1
+    yield Progress(0, total, "loading model")
+    net = load_model(request.model_id, ctx)
+    import torch
+
+    torch.manual_seed(int(request.seed))
+    n_rgb = 1 if image.shape[2] == 1 else 3
+    rgb = image[..., :n_rgb]
+    blended: list[tuple[Box, np.ndarray]] = []
+    for i, (box, scale) in enumerate(plan):
+        ctx.check_cancelled()
+        x0, y0, x1, y1 = box
+        crop = _to_float(rgb[y0:y1, x0:x1])
+        crop_hole = hole[y0:y1, x0:x1] > 0
+        if scale < 1.0:
+            sw, sh = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+            small = cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA)
+            small_hole = cv2.resize(crop_hole.astype(np.uint8) * 255, (sw, sh), interpolation=cv2.INTER_AREA) > 0
+            pred = net.predict(small, small_hole)
+            pred = np.clip(cv2.resize(pred, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC), 0, 1)
+        else:
+            pred = net.predict(crop, crop_hole)
+        blended.append((box, pred))
+        yield Progress(i + 1, total, f"region {i + 1}/{len(plan)}" if len(plan) > 1 else "inpainting")
+    ctx.check_cancelled()
+    out = np.array(image, copy=True)
+    maxv = 65535.0 if image.dtype == np.uint16 else 255.0
+    for (x0, y0, x1, y1), pred in blended:
+        wgt = weight[y0:y1, x0:x1]
+        sel = wgt > 0
+        if not sel.any():
+            continue
+        orig = _to_float(rgb[y0:y1, x0:x1])
+        mixed = orig + (pred - orig) * wgt[..., None]
+        if n_rgb == 1:
+            mixed = mixed.mean(axis=2, keepdims=True)
+        vals = np.clip(np.rint(mixed * maxv), 0, maxv).astype(image.dtype)
+        region = out[y0:y1, x0:x1, :n_rgb]
+        region[sel] = vals[sel]
+    changed = bbox(weight > 0)
+    info = {"model": request.model_id, "strategy": request.strategy, "regions": len(plan),
+            "boxes": [list(b) for b, _ in plan], "scales": [round(s, 4) for _, s in plan],
+            "bbox": list(changed) if changed else None, "seed": int(request.seed),
+            "device": str(net.dev), "seconds": round(time.perf_counter() - t0, 3)}
+    if np.asarray(inputs.image).ndim == 2:
+        out = out[..., 0]
+    return Result(image=out, name="Removed", info=info)
+
+
+def _run_opencv(image, core, request: InpaintRequest, ctx: TaskContext, t0: float):
+    from .opencv_inpaint import OpenCVInpaintRequest
+    from .opencv_inpaint import run as cv_run
+
+    res = yield from cv_run(TaskInputs(image=image, mask=core),
+                            OpenCVInpaintRequest(method=OPENCV_IDS[request.model_id]), ctx)
+    changed = bbox(core)
+    info = {"model": request.model_id, "strategy": "crop", "regions": res.info.get("regions"),
+            "bbox": list(changed) if changed else None, "seed": int(request.seed),
+            "seconds": round(time.perf_counter() - t0, 3)}
+    return Result(image=res.image, name=res.name, info=info)
+
+
+def composite_weight(mask: np.ndarray, request: InpaintRequest) -> np.ndarray:
+    """The float32 weight ``run`` composites with (1 = replaced, 0 = untouched); for layer alpha."""
+    core = prepare_mask(mask, max(0, int(request.dilate)))
+    if request.model_id in OPENCV_IDS:
+        return (core > 0).astype(np.float32)
+    return feather_weight(core, max(0, int(request.feather)))

@@ -1,0 +1,243 @@
+"""The window's QActions and menus (File, Edit, Image, Layer, Select, Filters/AI, View, Help),
+the tool bars, and the rules that enable / disable the actions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QToolBar
+
+from .theme import icon
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+K = QKeySequence.StandardKey
+
+# name: (text, shortcut(s), icon, handler method, tooltip)
+ACTIONS: dict[str, tuple] = {
+    "file_new": ("&New…", [K.New], "new", "new_document_dialog", "Create a new image"),
+    "file_open": ("&Open…", [K.Open], "open", "open_dialog", "Open images or .ora projects"),
+    "file_save": ("&Save", ["Ctrl+S"], "save", "save", "Save the project (.ora)"),
+    "file_save_as": ("Save &As…", ["Ctrl+Shift+S"], "", "save_as", "Save the project under a new name"),
+    "file_export": ("&Export…", ["Ctrl+E"], "export", "export_dialog",
+                    "Export as PNG, JPEG, WebP, TIFF, BMP or layered .ora"),
+    "file_close": ("&Close", ["Ctrl+W"], "", "close_document", "Close this image"),
+    "file_quit": ("&Quit", ["Ctrl+Q"], "", "close", "Quit GAN Studio"),
+    "edit_undo": ("&Undo", ["Ctrl+Z"], "undo", "undo", "Undo"),
+    "edit_redo": ("&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "redo", "redo", "Redo"),
+    "edit_fill": ("&Fill with brush colour", ["Shift+F5"], "", "fill",
+                  "Fill the selection (or the layer) with the brush colour / label"),
+    "edit_clear": ("C&lear", ["Delete"], "", "clear", "Clear the selection (or the layer) to transparency"),
+    "edit_preferences": ("&Preferences…", ["Ctrl+,"], "", "preferences_dialog", "Preferences"),
+    "image_canvas_size": ("&Canvas size…", ["Ctrl+Alt+C"], "", "canvas_size_dialog",
+                          "Change the canvas size without scaling"),
+    "image_size": ("&Image size…", ["Ctrl+Alt+I"], "", "image_size_dialog", "Resample the image"),
+    "image_crop": ("C&rop to selection", [], "", "crop_to_selection", "Crop to the selection's bounds"),
+    "image_flatten": ("&Flatten image", [], "", "flatten", "Merge every layer into one"),
+    "layer_new": ("&New layer", ["Ctrl+Shift+N"], "layer_add", "new_layer", "Add a transparent layer"),
+    "layer_new_label": ("New &label layer", [], "", "new_label_layer",
+                        "Add a label layer (class map for scene painting)"),
+    "layer_duplicate": ("&Duplicate layer", ["Ctrl+J"], "layer_duplicate", "duplicate_layer",
+                        "Duplicate the active layer"),
+    "layer_delete": ("De&lete layer", [], "layer_delete", "delete_layer", "Delete the active layer"),
+    "layer_merge_down": ("&Merge down", ["Ctrl+Alt+E"], "layer_merge", "merge_down",
+                         "Merge the active layer into the one below"),
+    "layer_raise": ("&Raise layer", ["Ctrl+]"], "", "raise_layer", "Move the active layer up"),
+    "layer_lower": ("L&ower layer", ["Ctrl+["], "", "lower_layer", "Move the active layer down"),
+    "layer_add_mask": ("&Add layer mask", [], "layer_mask", "add_mask",
+                       "Add a mask (white: shown) to the active layer"),
+    "layer_mask_from_selection": ("Add mask from &selection", [], "", "add_mask_from_selection",
+                                  "Add a mask that shows only the selection"),
+    "layer_apply_mask": ("A&pply layer mask", [], "", "apply_mask", "Bake the mask into the pixels"),
+    "layer_remove_mask": ("Remo&ve layer mask", [], "", "remove_mask", "Delete the layer mask"),
+    "layer_properties": ("&Properties…", [], "", "layer_properties_dialog",
+                         "Name, opacity, blend mode, visibility, lock"),
+    "select_all": ("Select &all", [K.SelectAll], "", "select_all", "Select everything"),
+    "select_none": ("Select &none", ["Ctrl+Shift+A", "Ctrl+D"], "", "select_none", "Deselect"),
+    "select_invert": ("&Invert selection", ["Ctrl+I"], "", "select_invert", "Invert the selection"),
+    "select_feather": ("&Feather…", ["Shift+F6"], "", "select_feather", "Soften the selection edge"),
+    "select_grow": ("&Grow…", [], "", "select_grow", "Grow the selection"),
+    "select_shrink": ("&Shrink…", [], "", "select_shrink", "Shrink the selection"),
+    "select_to_ai_mask": ("Selection to AI &mask", [], "", "selection_to_ai_mask",
+                          "Use the selection as the mask of AI tools"),
+    "select_clear_ai_mask": ("&Clear AI mask", [], "", "clear_ai_mask", "Remove the painted AI mask"),
+    "view_zoom_in": ("Zoom &in", ["Ctrl++", "Ctrl+="], "zoom_in", "zoom_in", "Zoom in"),
+    "view_zoom_out": ("Zoom &out", ["Ctrl+-"], "zoom_out", "zoom_out", "Zoom out"),
+    "view_fit": ("&Fit in window", ["Ctrl+0"], "fit", "zoom_fit", "Fit the image in the window"),
+    "view_100": ("&Actual pixels (100%)", ["Ctrl+1"], "zoom_100", "zoom_100", "Zoom to 100%"),
+    "compare_toggle": ("Compare: show &before", ["\\"], "compare", "toggle_compare",
+                       "Show the image without the active AI layer (before / after)"),
+    "compare_split": ("Compare: &split view", ["Ctrl+\\"], "split", "toggle_split",
+                      "Before on the left, after on the right; drag the divider"),
+    "help_shortcuts": ("&Keyboard shortcuts", ["F1"], "", "shortcuts_dialog", "List of shortcuts"),
+    "help_about": ("&About GAN Studio", [], "", "about", "About"),
+}
+CHECKABLE = {"compare_toggle", "compare_split"}
+
+MENUS = {
+    "&File": ["file_new", "file_open", "@recent", "-", "file_save", "file_save_as", "file_export", "-",
+              "file_close", "file_quit"],
+    "&Edit": ["edit_undo", "edit_redo", "-", "edit_fill", "edit_clear", "-", "edit_preferences"],
+    "&Image": ["image_canvas_size", "image_size", "image_crop", "-", "image_flatten"],
+    "&Layer": ["layer_new", "layer_new_label", "layer_duplicate", "layer_delete", "-", "layer_raise",
+               "layer_lower", "layer_merge_down", "-", "layer_add_mask", "layer_mask_from_selection",
+               "layer_apply_mask", "layer_remove_mask", "-", "layer_properties"],
+    "&Select": ["select_all", "select_none", "select_invert", "-", "select_feather", "select_grow",
+                "select_shrink", "-", "select_to_ai_mask", "select_clear_ai_mask"],
+    "Filte&rs": [],
+    "&View": ["view_zoom_in", "view_zoom_out", "view_fit", "view_100", "-", "compare_toggle",
+              "compare_split", "-", "@tools", "-", "@panels"],
+    "&Help": ["help_shortcuts", "help_about"],
+}
+MENU_KEYS = {"File": "&File", "Edit": "&Edit", "Image": "&Image", "Layer": "&Layer",
+             "Select": "&Select", "Filters": "Filte&rs", "View": "&View", "Help": "&Help"}
+
+MAIN_TOOLBAR = ["file_new", "file_open", "file_save", "file_export", "-", "edit_undo", "edit_redo", "-",
+                "view_zoom_out", "view_zoom_in", "view_fit", "view_100", "-", "compare_toggle",
+                "compare_split"]
+
+
+def build(window: MainWindow) -> None:
+    acts = window.qactions
+    for name, (text, keys, icon_name, handler, tip) in ACTIONS.items():
+        act = QAction(text, window)
+        act.setObjectName(name)
+        if keys:
+            act.setShortcuts([QKeySequence(k) for k in keys])
+        if icon_name:
+            act.setIcon(icon(icon_name))
+        act.setToolTip(tip)
+        act.setStatusTip(tip)
+        act.setCheckable(name in CHECKABLE)
+        method = getattr(window, handler)
+        if name in CHECKABLE:
+            act.toggled.connect(method)
+        else:
+            act.triggered.connect(lambda _checked=False, m=method: m())
+        acts[name] = act
+    acts["file_quit"].setMenuRole(QAction.MenuRole.QuitRole)
+    acts["edit_preferences"].setMenuRole(QAction.MenuRole.PreferencesRole)
+    acts["help_about"].setMenuRole(QAction.MenuRole.AboutRole)
+
+    # tools: an exclusive group, single-key shortcuts
+    group = QActionGroup(window)
+    group.setExclusive(True)
+    for tool in window.tools.tools.values():
+        act = QAction(icon(tool.icon), tool.title, window)
+        act.setObjectName(f"tool_{tool.name}")
+        act.setCheckable(True)
+        if tool.shortcut:
+            act.setShortcut(QKeySequence(tool.shortcut))
+            act.setToolTip(f"{tool.title} ({tool.shortcut}): {tool.tooltip}")
+        else:
+            act.setToolTip(f"{tool.title}: {tool.tooltip}")
+        act.triggered.connect(lambda _c=False, n=tool.name: window.tools.select(n))
+        group.addAction(act)
+        acts[f"tool_{tool.name}"] = act
+    acts[f"tool_{window.tools.current.name}"].setChecked(True)
+    window.tools.tool_changed.connect(lambda n: acts[f"tool_{n}"].setChecked(True))
+    for name, text, key, delta in (("brush_smaller", "Smaller brush", "[", -1),
+                                   ("brush_bigger", "Bigger brush", "]", 1)):
+        act = QAction(text, window)
+        act.setObjectName(name)
+        act.setShortcut(QKeySequence(key))
+        act.triggered.connect(lambda _c=False, d=delta: window.change_brush_size(d))
+        acts[name] = act
+
+    bar = window.menuBar()
+    for title, items in MENUS.items():
+        menu = bar.addMenu(title)
+        window.menus[title.replace("&", "")] = menu
+        for item in items:
+            if item == "-":
+                menu.addSeparator()
+            elif item == "@recent":
+                window.recent_menu = menu.addMenu("Open &Recent")
+            elif item == "@tools":
+                tools_menu = menu.addMenu("&Tools")
+                for tool in window.tools.tools.values():
+                    tools_menu.addAction(acts[f"tool_{tool.name}"])
+                tools_menu.addSeparator()
+                tools_menu.addAction(acts["brush_smaller"])
+                tools_menu.addAction(acts["brush_bigger"])
+            elif item == "@panels":
+                window.panels_menu = menu.addMenu("&Panels")
+            else:
+                menu.addAction(acts[item])
+
+    tb = QToolBar("Main")
+    tb.setObjectName("main_toolbar")
+    tb.setIconSize(QSize(20, 20))
+    tb.setMovable(False)
+    for item in MAIN_TOOLBAR:
+        if item == "-":
+            tb.addSeparator()
+        else:
+            tb.addAction(acts[item])
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+    window.main_toolbar = tb
+
+    tools_bar = QToolBar("Tools")
+    tools_bar.setObjectName("tools")
+    tools_bar.setIconSize(QSize(22, 22))
+    tools_bar.setOrientation(Qt.Orientation.Vertical)
+    tools_bar.setMovable(False)
+    for tool in window.tools.tools.values():
+        tools_bar.addAction(acts[f"tool_{tool.name}"])
+    window.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tools_bar)
+    window.tools_toolbar = tools_bar
+
+
+def update(window: MainWindow) -> None:
+    """Enable / disable every action from the state of the active document."""
+    a = window.qactions
+    doc = window.document
+    has = doc is not None
+    layer = doc.active_layer if has else None
+    n_layers = len(doc.layers) if has else 0
+    sel = has and doc.selection is not None
+    hist = doc.history if has else None
+    for name in ("file_save", "file_save_as", "file_export", "file_close", "edit_preferences"):
+        a[name].setEnabled(has or name == "edit_preferences")
+    can_undo = bool(hist and hist.can_undo())
+    can_redo = bool(hist and hist.can_redo())
+    a["edit_undo"].setEnabled(can_undo)
+    a["edit_redo"].setEnabled(can_redo)
+    a["edit_undo"].setText(f"&Undo {hist.undo_label}" if can_undo else "&Undo")
+    a["edit_redo"].setText(f"&Redo {hist.redo_label}" if can_redo else "&Redo")
+    editable = layer is not None and not layer.locked
+    a["edit_fill"].setEnabled(editable)
+    a["edit_clear"].setEnabled(editable and hasattr(layer, "pixels") or (editable and hasattr(layer, "labels")))
+    for name in ("image_canvas_size", "image_size", "view_zoom_in", "view_zoom_out", "view_fit",
+                 "view_100", "layer_new", "layer_new_label", "select_all", "select_invert"):
+        a[name].setEnabled(has)
+    a["image_crop"].setEnabled(sel)
+    a["image_flatten"].setEnabled(n_layers > 1 or (n_layers == 1 and layer is not None and (
+        layer.mask is not None or layer.offset != (0, 0) or layer.opacity < 1)))
+    a["layer_duplicate"].setEnabled(layer is not None)
+    a["layer_delete"].setEnabled(layer is not None and n_layers > 1)
+    idx = doc.index_of(layer) if layer is not None else -1
+    a["layer_merge_down"].setEnabled(layer is not None and idx > 0)
+    a["layer_raise"].setEnabled(layer is not None and idx < n_layers - 1)
+    a["layer_lower"].setEnabled(layer is not None and idx > 0)
+    no_mask = layer is not None and layer.mask is None
+    a["layer_add_mask"].setEnabled(no_mask)
+    a["layer_mask_from_selection"].setEnabled(no_mask and sel)
+    a["layer_apply_mask"].setEnabled(layer is not None and layer.mask is not None and not layer.locked)
+    a["layer_remove_mask"].setEnabled(layer is not None and layer.mask is not None)
+    a["layer_properties"].setEnabled(layer is not None)
+    for name in ("select_none", "select_feather", "select_grow", "select_shrink", "select_to_ai_mask"):
+        a[name].setEnabled(sel)
+    a["select_clear_ai_mask"].setEnabled(has and getattr(doc, "ai_mask", None) is not None)
+    ai_layer = layer is not None and bool(layer.provenance)
+    for name in ("compare_toggle", "compare_split"):
+        a[name].setEnabled(ai_layer)
+        if not ai_layer and a[name].isChecked():
+            a[name].setChecked(False)
+    for t in window.tools.tools:
+        a[f"tool_{t}"].setEnabled(has)
+    a["brush_smaller"].setEnabled(has)
+    a["brush_bigger"].setEnabled(has)

@@ -1,0 +1,567 @@
+"""The canvas: a scroll area drawing the document from cached tiles at the current zoom / mip level.
+
+- Tiles of 256 px at mip level L (L chosen from zoom x devicePixelRatio), rendered on demand with a
+  time budget per paint (the rest follows in the next paint; a coarser cached tile stands in).
+- ``doc.events.region`` marks tiles dirty and repaints only that part of the view.
+- Checkerboard under transparency (screen-space squares), AI-mask overlay (red, 50 %),
+  selection outline (black/white dashes), tool overlays (brush cursor, rubber bands).
+- Zoom: wheel (zooms at the cursor, like Krita; Ctrl+wheel too; Shift+wheel scrolls), Ctrl +/-,
+  fit, 100 %. Pan: space-drag, middle button, scroll bars, touchpad scrolling.
+- Before/after compare of a layer: ``set_compare(layer, mode)`` with mode "off" | "before" | "split".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter,
+                           QPainterPath, QPaintEvent, QPen, QPixmap, QPolygonF, QResizeEvent,
+                           QTransform, QWheelEvent)
+from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+
+from ganstudio.core.document import Document
+from ganstudio.core.geometry import Rect
+
+from .tile_cache import MAX_LEVEL, TILE, TileCache
+
+if TYPE_CHECKING:
+    from ganstudio.core.layers import Layer
+
+    from .tools import ToolManager
+
+log = logging.getLogger(__name__)
+
+ZOOM_MIN, ZOOM_MAX = 1 / 64, 64.0
+ZOOM_STEPS = [1 / 64, 1 / 48, 1 / 32, 1 / 24, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3,
+              1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0]
+MASK_TINT = np.array([230, 40, 40], np.float32)
+
+
+def _checker_pixmap(size: int = 8) -> QPixmap:
+    pm = QPixmap(size * 2, size * 2)
+    pm.fill(QColor("#9a9a9a"))
+    p = QPainter(pm)
+    light = QColor("#cfcfcf")
+    p.fillRect(0, 0, size, size, light)
+    p.fillRect(size, size, size, size, light)
+    p.end()
+    return pm
+
+
+class Canvas(QAbstractScrollArea):
+    zoom_changed = Signal(float)
+    cursor_moved = Signal(int, int)        # document pixel under the mouse (-1, -1: outside)
+    compare_changed = Signal(str)
+
+    def __init__(self, document: Document, tools: ToolManager | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.tools = tools
+        self.render_budget_s: float | None = 0.040  # None: render every visible tile in one paint
+        self._zoom = 1.0
+        self._space = False
+        self._panning: QPointF | None = None
+        self._tool_active = False
+        self._hover: QPointF | None = None
+        self._selection_path: QPainterPath | None = None
+        self._selection_dirty = True
+        self._compare_layer: Layer | None = None
+        self._compare_mode = "off"
+        self._split = 0.5
+        self._dragging_split = False
+        self._pending = False
+        self._fitted = False
+        self._checker = QBrush(_checker_pixmap())
+        self._cache = TileCache(self._render_region)
+        self._cache.set_bounds(document.bounds)
+        self._subscriptions: list[tuple[Any, Any]] = []
+        self._subscribe()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.viewport().setMouseTracking(True)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.viewport().setAutoFillBackground(False)
+        self.setAcceptDrops(False)  # the main window takes drops
+        self.horizontalScrollBar().valueChanged.connect(self._scrolled)
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
+        self._update_scrollbars()
+
+    # -- document events ------------------------------------------------------------------------------
+    def _subscribe(self) -> None:
+        ev = self.document.events
+        pairs: list[tuple[Any, Any]] = [(ev.region, self._on_region), (ev.size, self._on_size),
+                                        (ev.selection, self._on_selection)]
+        ai = getattr(ev, "ai_mask", None)
+        if ai is not None:
+            pairs.append((ai, self._on_ai_mask))
+        for sig, fn in pairs:
+            sig.connect(fn)
+        self._subscriptions = pairs
+
+    def detach(self) -> None:
+        """Disconnect from the document (before the canvas is deleted)."""
+        for sig, fn in self._subscriptions:
+            try:
+                sig.disconnect(fn)
+            except Exception:  # noqa: BLE001
+                pass
+        self._subscriptions = []
+        self._cache.clear()
+
+    def _on_region(self, rect: Rect) -> None:
+        self._cache.invalidate(rect)
+        self._update_doc_rect(rect)
+
+    def _on_ai_mask(self, rect: Any = None) -> None:
+        if isinstance(rect, Rect):
+            self._on_region(rect)
+        else:
+            self._on_region(self.document.bounds)
+
+    def _on_size(self, _size: Any) -> None:
+        self._cache.set_bounds(self.document.bounds)
+        self._selection_dirty = True
+        self._update_scrollbars()
+        self.viewport().update()
+
+    def _on_selection(self, _rect: Any) -> None:
+        self._selection_dirty = True
+        self.viewport().update()
+
+    def _update_doc_rect(self, rect: Rect) -> None:
+        r = self.doc_rect_to_view(rect).adjusted(-2, -2, 2, 2)
+        self.viewport().update(r)
+
+    # -- rendering ------------------------------------------------------------------------------------
+    def _render_region(self, rect: Rect, variant: str) -> np.ndarray:
+        """Premultiplied uint8 RGBA of ``rect``, with the AI-mask tint."""
+        from ganstudio.core.compositing import composite_layers
+
+        doc = self.document
+        hidden = self._compare_layer if variant == "before" else None
+        layers = [la for la in doc.layers if la is not hidden]
+        pm = composite_layers(layers, rect, dtype=np.uint8, premultiplied=True)
+        ai = getattr(doc, "ai_mask", None)
+        if ai is not None:
+            m = ai[rect.slices()]
+            if m.any():
+                # "over" with a 50 % red in premultiplied space
+                w = (m.astype(np.float32) * (0.5 / 255.0))[..., None]
+                out = pm.astype(np.float32) * (1 - w)
+                out[..., :3] += MASK_TINT * w
+                out[..., 3:4] += 255.0 * w
+                pm = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        return pm
+
+    @property
+    def level(self) -> int:
+        scale = self._zoom * self.devicePixelRatioF()
+        if scale >= 1:
+            return 0
+        return max(0, min(MAX_LEVEL, int(math.floor(math.log2(1.0 / scale) + 1e-9))))
+
+    @property
+    def pending(self) -> bool:
+        """True while visible tiles are still to be rendered."""
+        return self._pending
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        t0 = time.perf_counter()
+        p = QPainter(self.viewport())
+        p.fillRect(event.rect(), QColor("#1e1f22"))
+        doc = self.document
+        view_doc = self.doc_rect_to_view(doc.bounds)
+        clip = event.rect().intersected(view_doc)
+        self._pending = False
+        if not clip.isEmpty():
+            p.save()
+            ox, oy = self._origin()
+            p.setBrushOrigin(QPoint(int(round(ox)), int(round(oy))))
+            p.fillRect(clip, self._checker)
+            p.restore()
+            visible = self.view_rect_to_doc(clip)
+            if self._compare_mode == "split" and self._compare_layer is not None:
+                sx = int(self.viewport().width() * self._split)
+                left = clip.intersected(QRect(0, 0, sx, self.viewport().height()))
+                right = clip.intersected(QRect(sx, 0, self.viewport().width() - sx,
+                                               self.viewport().height()))
+                if not left.isEmpty():
+                    self._draw_tiles(p, "before", self.view_rect_to_doc(left), left, t0)
+                if not right.isEmpty():
+                    self._draw_tiles(p, "after", self.view_rect_to_doc(right), right, t0)
+            else:
+                variant = "before" if (self._compare_mode == "before"
+                                       and self._compare_layer is not None) else "after"
+                self._draw_tiles(p, variant, visible, clip, t0)
+        self._draw_selection(p)
+        self._draw_compare_ui(p)
+        if self.tools is not None and self.tools.current is not None:
+            self.tools.current.paint_overlay(p, self)
+        p.end()
+        if self._pending:
+            QTimer.singleShot(0, self.viewport().update)
+
+    def _tile_target(self, level: int, tx: int, ty: int) -> QRect:
+        r = TileCache.tile_doc_rect(level, tx, ty).intersect(self.document.bounds)
+        ox, oy = self._origin()
+        z = self._zoom
+        x0, y0 = int(round(r.x * z + ox)), int(round(r.y * z + oy))
+        x1, y1 = int(round(r.right * z + ox)), int(round(r.bottom * z + oy))
+        return QRect(x0, y0, x1 - x0, y1 - y0)
+
+    def _draw_tiles(self, p: QPainter, variant: str, visible: Rect, clip: QRect, t0: float) -> None:
+        level = self.level
+        cache = self._cache
+        p.save()
+        p.setClipRect(clip)
+        smooth = self._zoom * self.devicePixelRatioF() * (1 << level) < 1.999
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+        xs, ys = cache.tile_range(level, visible)
+        budget = self.render_budget_s
+        for ty in ys:
+            for tx in xs:
+                target = self._tile_target(level, tx, ty)
+                ready = cache.is_ready(variant, level, tx, ty)
+                if ready or budget is None or time.perf_counter() - t0 < budget:
+                    tile = cache.get(variant, level, tx, ty)
+                    p.drawImage(target, tile.image)
+                    continue
+                self._pending = True
+                stale = cache.cached(variant, level, tx, ty)
+                if stale is not None:
+                    p.drawImage(target, stale.image)
+                    continue
+                for up in range(1, 4):  # a coarser tile stands in while this one is rendered
+                    L = level + up
+                    coarse = cache.cached(variant, L, tx >> up, ty >> up) if L <= MAX_LEVEL else None
+                    if coarse is not None:
+                        tr = TileCache.tile_doc_rect(level, tx, ty).intersect(self.document.bounds)
+                        s = 1 << L
+                        src = QRectF((tr.x - coarse.rect.x) / s, (tr.y - coarse.rect.y) / s,
+                                     tr.w / s, tr.h / s)
+                        p.drawImage(QRectF(target), coarse.image, src)
+                        break
+        p.restore()
+
+    def _draw_selection(self, p: QPainter) -> None:
+        sel = self.document.selection
+        if sel is None:
+            return
+        if self._selection_dirty or self._selection_path is None:
+            self._selection_path = _outline_path(sel)
+            self._selection_dirty = False
+        ox, oy = self._origin()
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setTransform(QTransform(self._zoom, 0, 0, self._zoom, ox, oy))
+        pen = QPen(QColor(0, 0, 0), 1)
+        pen.setCosmetic(True)
+        p.setPen(pen)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPath(self._selection_path)
+        pen = QPen(QColor(255, 255, 255), 1, Qt.PenStyle.CustomDashLine)
+        pen.setDashPattern([4, 4])
+        pen.setCosmetic(True)
+        p.setPen(pen)
+        p.drawPath(self._selection_path)
+        p.restore()
+
+    def _draw_compare_ui(self, p: QPainter) -> None:
+        if self._compare_layer is None or self._compare_mode == "off":
+            return
+        vw, vh = self.viewport().width(), self.viewport().height()
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = p.font()
+        font.setBold(True)
+        p.setFont(font)
+        if self._compare_mode == "split":
+            sx = int(vw * self._split)
+            p.setPen(QPen(QColor(255, 255, 255, 230), 2))
+            p.drawLine(sx, 0, sx, vh)
+            p.setBrush(QColor(255, 255, 255))
+            p.drawEllipse(QPointF(sx, vh / 2), 7, 7)
+            self._badge(p, QPoint(sx - 80, 12), "Before")
+            self._badge(p, QPoint(sx + 12, 12), "After")
+        else:
+            self._badge(p, QPoint(12, 12), f"Before (without “{self._compare_layer.name}”)")
+        p.restore()
+
+    def _badge(self, p: QPainter, at: QPoint, text: str) -> None:
+        fm = p.fontMetrics()
+        r = QRect(at, fm.size(0, text)).adjusted(-6, -3, 6, 3)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 170))
+        p.drawRoundedRect(r, 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    def render_all_now(self) -> None:
+        """Render every visible tile (tests, screenshots)."""
+        budget, self.render_budget_s = self.render_budget_s, None
+        try:
+            self.viewport().repaint()
+        finally:
+            self.render_budget_s = budget
+
+    # -- coordinates ----------------------------------------------------------------------------------
+    def _origin(self) -> tuple[float, float]:
+        vw, vh = self.viewport().width(), self.viewport().height()
+        w, h = self.document.width * self._zoom, self.document.height * self._zoom
+        ox = (vw - w) / 2 if w <= vw else -self.horizontalScrollBar().value()
+        oy = (vh - h) / 2 if h <= vh else -self.verticalScrollBar().value()
+        return ox, oy
+
+    def view_to_doc(self, pos: QPointF | QPoint) -> QPointF:
+        ox, oy = self._origin()
+        return QPointF((pos.x() - ox) / self._zoom, (pos.y() - oy) / self._zoom)
+
+    def doc_to_view(self, pos: QPointF) -> QPointF:
+        ox, oy = self._origin()
+        return QPointF(pos.x() * self._zoom + ox, pos.y() * self._zoom + oy)
+
+    def doc_rect_to_view(self, r: Rect) -> QRect:
+        ox, oy = self._origin()
+        z = self._zoom
+        x0, y0 = math.floor(r.x * z + ox), math.floor(r.y * z + oy)
+        x1, y1 = math.ceil(r.right * z + ox), math.ceil(r.bottom * z + oy)
+        return QRect(x0, y0, x1 - x0, y1 - y0)
+
+    def view_rect_to_doc(self, r: QRect) -> Rect:
+        ox, oy = self._origin()
+        z = self._zoom
+        x0 = math.floor((r.x() - ox) / z)
+        y0 = math.floor((r.y() - oy) / z)
+        x1 = math.ceil((r.x() + r.width() - ox) / z)
+        y1 = math.ceil((r.y() + r.height() - oy) / z)
+        return Rect.from_corners(x0, y0, x1, y1).intersect(self.document.bounds)
+
+    # -- zoom / scroll --------------------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return self._zoom
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        zoom = float(min(ZOOM_MAX, max(ZOOM_MIN, zoom)))
+        if anchor is None:
+            anchor = QPointF(self.viewport().width() / 2, self.viewport().height() / 2)
+        doc_pt = self.view_to_doc(anchor)
+        self._zoom = zoom
+        self._update_scrollbars()
+        w, h = self.document.width * zoom, self.document.height * zoom
+        if w > self.viewport().width():
+            self.horizontalScrollBar().setValue(int(round(doc_pt.x() * zoom - anchor.x())))
+        if h > self.viewport().height():
+            self.verticalScrollBar().setValue(int(round(doc_pt.y() * zoom - anchor.y())))
+        self.viewport().update()
+        self.zoom_changed.emit(zoom)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(next((z for z in ZOOM_STEPS if z > self._zoom * 1.001), ZOOM_MAX))
+
+    def zoom_out(self) -> None:
+        self.set_zoom(next((z for z in reversed(ZOOM_STEPS) if z < self._zoom / 1.001), ZOOM_MIN))
+
+    def zoom_actual(self) -> None:
+        self.set_zoom(1.0)
+
+    def fit(self) -> None:
+        vw, vh = max(1, self.viewport().width() - 24), max(1, self.viewport().height() - 24)
+        self.set_zoom(min(vw / self.document.width, vh / self.document.height))
+        self._fitted = True
+
+    def _update_scrollbars(self) -> None:
+        vw, vh = self.viewport().width(), self.viewport().height()
+        w = int(math.ceil(self.document.width * self._zoom))
+        h = int(math.ceil(self.document.height * self._zoom))
+        hb, vb = self.horizontalScrollBar(), self.verticalScrollBar()
+        hb.setRange(0, max(0, w - vw))
+        hb.setPageStep(vw)
+        hb.setSingleStep(max(1, vw // 20))
+        vb.setRange(0, max(0, h - vh))
+        vb.setPageStep(vh)
+        vb.setSingleStep(max(1, vh // 20))
+
+    def _scrolled(self, _v: int) -> None:
+        self.viewport().update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._update_scrollbars()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._fitted:
+            QTimer.singleShot(0, self._initial_fit)
+
+    def _initial_fit(self) -> None:
+        if self._fitted:
+            return
+        vw, vh = self.viewport().width(), self.viewport().height()
+        if self.document.width <= vw - 24 and self.document.height <= vh - 24:
+            self.set_zoom(1.0)
+            self._fitted = True
+        else:
+            self.fit()
+
+    # -- compare --------------------------------------------------------------------------------------
+    @property
+    def compare_mode(self) -> str:
+        return self._compare_mode
+
+    def set_compare(self, layer: Layer | None, mode: str) -> None:
+        """mode: "off", "before" (the document without ``layer``) or "split" (before | after)."""
+        if mode not in ("off", "before", "split"):
+            raise ValueError(mode)
+        if layer is None:
+            mode = "off"
+        if layer is not self._compare_layer:
+            self._cache.invalidate_variant("before")
+        self._compare_layer = layer if mode != "off" else None
+        self._compare_mode = mode
+        self.viewport().update()
+        self.compare_changed.emit(mode)
+
+    # -- input ----------------------------------------------------------------------------------------
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        mods = event.modifiers()
+        pixel = event.pixelDelta()
+        angle = event.angleDelta()
+        if mods & Qt.KeyboardModifier.ShiftModifier and not mods & Qt.KeyboardModifier.ControlModifier:
+            d = angle.y() or angle.x()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - d)
+        elif not pixel.isNull() and not mods & Qt.KeyboardModifier.ControlModifier:
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - pixel.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - pixel.y())
+        else:
+            steps = angle.y() / 120.0
+            if steps:
+                self.set_zoom(self._zoom * (2 ** (steps / 4)), event.position())
+        event.accept()
+
+    def _doc_pos(self, event: QMouseEvent) -> QPointF:
+        return self.view_to_doc(event.position())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.setFocus()
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                event.button() == Qt.MouseButton.LeftButton and self._space):
+            self._panning = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self._compare_mode == "split" \
+                and abs(event.position().x() - self.viewport().width() * self._split) < 10:
+            self._dragging_split = True
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self.tools and self.tools.current:
+            self._tool_active = True
+            self.tools.current.press(self, self._doc_pos(event), event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._panning is not None:
+            d = event.position() - self._panning
+            self._panning = event.position()
+            self.horizontalScrollBar().setValue(int(self.horizontalScrollBar().value() - d.x()))
+            self.verticalScrollBar().setValue(int(self.verticalScrollBar().value() - d.y()))
+            return
+        if self._dragging_split:
+            self._split = min(1.0, max(0.0, event.position().x() / max(1, self.viewport().width())))
+            self.viewport().update()
+            return
+        pos = self._doc_pos(event)
+        self._set_hover(pos)
+        x, y = int(math.floor(pos.x())), int(math.floor(pos.y()))
+        inside = 0 <= x < self.document.width and 0 <= y < self.document.height
+        self.cursor_moved.emit(x if inside else -1, y if inside else -1)
+        if self._tool_active and self.tools and self.tools.current:
+            self.tools.current.move(self, pos, event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._panning is not None and event.button() in (Qt.MouseButton.MiddleButton,
+                                                            Qt.MouseButton.LeftButton):
+            self._panning = None
+            self._update_cursor()
+            return
+        if self._dragging_split:
+            self._dragging_split = False
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self._tool_active:
+            self._tool_active = False
+            if self.tools and self.tools.current:
+                self.tools.current.release(self, self._doc_pos(event), event)
+
+    def leaveEvent(self, event: Any) -> None:  # noqa: N802
+        self._set_hover(None)
+        self.cursor_moved.emit(-1, -1)
+        super().leaveEvent(event)
+
+    def _set_hover(self, pos: QPointF | None) -> None:
+        old = self._hover
+        self._hover = pos
+        if self.tools and self.tools.current:
+            r = self.tools.current.overlay_rect(self, old)
+            if r is not None:
+                self.viewport().update(r)
+            r = self.tools.current.overlay_rect(self, pos)
+            if r is not None:
+                self.viewport().update(r)
+
+    @property
+    def hover_pos(self) -> QPointF | None:
+        return self._hover
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if event.key() == Qt.Key.Key_Escape and self.tools and self.tools.current:
+            self.tools.current.cancel(self)
+            self._tool_active = False
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self._panning = None
+            self._update_cursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def _update_cursor(self) -> None:
+        if self.tools and self.tools.current:
+            self.viewport().setCursor(QCursor(self.tools.current.cursor))
+        else:
+            self.viewport().unsetCursor()
+
+    def tool_changed(self) -> None:
+        self._tool_active = False
+        self._update_cursor()
+        self.viewport().update()
+
+
+def _outline_path(sel: np.ndarray) -> QPainterPath:
+    """Outline of a selection mask as a QPainterPath in document coordinates."""
+    m = (sel >= 128).astype(np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    path = QPainterPath()
+    for c in contours:
+        pts = c.reshape(-1, 2)
+        if len(pts) < 2:
+            continue
+        poly = QPolygonF([QPointF(float(x), float(y)) for x, y in pts])
+        poly.append(poly[0])
+        path.addPolygon(poly)
+    return path
+
+
+__all__ = ["Canvas", "QImage"]

@@ -1,0 +1,139 @@
+"""Jobs panel: one row per job with a progress bar, state, error text and a cancel button;
+"Drop queued" and "Clear finished" for the whole queue."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from ganstudio.jobs import Job, JobQueue, JobState
+from ganstudio.tasks.base import Progress
+
+from .job_bridge import JobBridge
+from .theme import icon
+
+
+class JobRow(QFrame):
+    def __init__(self, job: Job, queue: JobQueue, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job = job
+        self.setObjectName("jobRow")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        top = QHBoxLayout()
+        self.title = QLabel(job.title)
+        self.title.setStyleSheet("font-weight: 600;")
+        top.addWidget(self.title, 1)
+        self.state = QLabel()
+        top.addWidget(self.state)
+        self.cancel = QToolButton()
+        self.cancel.setIcon(icon("cancel"))
+        self.cancel.setAutoRaise(True)
+        self.cancel.setToolTip("Cancel this job (a queued job is dropped)")
+        self.cancel.clicked.connect(lambda: queue.cancel(job))
+        top.addWidget(self.cancel)
+        layout.addLayout(top)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        layout.addWidget(self.bar)
+        self.error = QLabel()
+        self.error.setObjectName("jobError")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
+        layout.addWidget(self.error)
+        self.update_state()
+
+    def update_progress(self, p: Progress) -> None:
+        self.bar.setValue(int(p.fraction * 1000))
+        self.bar.setFormat(f"{p.stage}  %p%" if p.stage else "%p%")
+
+    def update_state(self) -> None:
+        job = self.job
+        self.state.setText(job.state.value)
+        self.cancel.setEnabled(not job.done)
+        if job.state is JobState.FINISHED:
+            self.bar.setValue(1000)
+            self.bar.setFormat("done")
+        elif job.state is JobState.CANCELLED:
+            self.bar.setFormat("cancelled")
+        elif job.state is JobState.QUEUED:
+            self.bar.setFormat("waiting…")
+        if job.state is JobState.FAILED:
+            self.bar.setFormat("failed")
+            self.error.setText(job.error or "failed")
+            self.error.show()
+
+
+class JobsPanel(QWidget):
+    def __init__(self, bridge: JobBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.queue = bridge.queue
+        self.rows: dict[int, JobRow] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.drop = QPushButton("Drop queued")
+        self.drop.setToolTip("Remove every job that has not started yet")
+        self.drop.clicked.connect(self.queue.drop_queued)
+        self.clear = QPushButton("Clear finished")
+        self.clear.clicked.connect(self._clear_finished)
+        top.addWidget(self.drop)
+        top.addWidget(self.clear)
+        top.addStretch(1)
+        layout.addLayout(top)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget()
+        self.list = QVBoxLayout(inner)
+        self.list.setContentsMargins(0, 0, 0, 0)
+        self.list.setSpacing(4)
+        self.empty = QLabel("No jobs yet. AI tools (Filters/AI) run here, one at a time, "
+                            "and can be cancelled.")
+        self.empty.setObjectName("emptyHint")
+        self.empty.setWordWrap(True)
+        self.list.addWidget(self.empty)
+        self.list.addStretch(1)
+        scroll.setWidget(inner)
+        layout.addWidget(scroll, 1)
+        bridge.added.connect(self._added)
+        bridge.state_changed.connect(self._state)
+        bridge.progress_changed.connect(self._progress)
+        bridge.removed.connect(self._removed)
+        self._update_buttons()
+
+    def _added(self, job: Job) -> None:
+        row = JobRow(job, self.queue)
+        self.rows[job.id] = row
+        self.list.insertWidget(0, row)
+        self.empty.hide()
+        self._update_buttons()
+
+    def _state(self, job: Job, _state: JobState) -> None:
+        row = self.rows.get(job.id)
+        if row is not None:
+            row.update_state()
+        self._update_buttons()
+
+    def _progress(self, job: Job, p: Progress) -> None:
+        row = self.rows.get(job.id)
+        if row is not None and not job.done:
+            row.update_progress(p)
+
+    def _removed(self, job: Job) -> None:
+        row = self.rows.pop(job.id, None)
+        if row is not None:
+            row.setParent(None)
+            row.deleteLater()
+        self.empty.setVisible(not self.rows)
+        self._update_buttons()
+
+    def _clear_finished(self) -> None:
+        self.queue.clear_finished()
+
+    def _update_buttons(self) -> None:
+        self.drop.setEnabled(any(j.state is JobState.QUEUED for j in self.queue.jobs))
+        self.clear.setEnabled(any(j.done for j in self.queue.jobs))

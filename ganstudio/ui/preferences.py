@@ -1,0 +1,63 @@
+"""User preferences (device, tiles, memory, cache, autosave), stored in QSettings."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ganstudio import paths
+from ganstudio.tasks.base import TaskContext
+
+from .settings import settings
+
+DEVICES = ["auto", "cpu", "cuda", "mps"]
+
+
+@dataclass
+class Preferences:
+    device: str = "auto"            # auto | cpu | cuda | mps
+    tile_size: int = 0              # 0 = automatic (task default)
+    undo_memory_mb: int = 1024      # bound of the undo history per document
+    job_memory_mb: int = 0          # 0 = no limit; tasks may pick smaller tiles under it
+    cache_dir: str = ""             # "" = default per-user model cache
+    autosave_interval_s: int = 120  # 0 = autosave off
+
+    @classmethod
+    def load(cls) -> Preferences:
+        s = settings()
+        prefs = cls()
+        for f in dataclasses.fields(cls):
+            value = s.value(f"preferences/{f.name}")
+            if value is None:
+                continue
+            try:
+                setattr(prefs, f.name, type(getattr(prefs, f.name))(value))
+            except (TypeError, ValueError):
+                pass
+        if prefs.device not in DEVICES:
+            prefs.device = "auto"
+        return prefs
+
+    def save(self) -> None:
+        s = settings()
+        for f in dataclasses.fields(self):
+            s.setValue(f"preferences/{f.name}", getattr(self, f.name))
+        s.sync()
+
+    @property
+    def effective_cache_dir(self) -> str:
+        return self.cache_dir or str(paths.user_cache_dir())
+
+    def task_context(self) -> TaskContext:
+        """A fresh TaskContext (own cancel token) for one job."""
+        ctx = TaskContext(device=self.device, tile_size=int(self.tile_size))
+        if self.cache_dir:
+            ctx.store = None  # the model store reads GANSTUDIO_CACHE; see apply_environment()
+        return ctx
+
+    def apply_environment(self) -> None:
+        """Make the model store follow the chosen cache folder."""
+        import os
+
+        if self.cache_dir:
+            os.environ["GANSTUDIO_CACHE"] = self.cache_dir
