@@ -116,14 +116,7 @@ def run(args: Any) -> int:
             bar.set_description(src.name[:30])
             try:
                 arr, icc, exif = read_image_array(src)
-                scale = args.scale
-                if scale is None:
-                    from ..models.store import default_store
-
-                    try:
-                        scale = float(default_store().entry(args.model).scale)
-                    except KeyError:
-                        scale = 4.0   # a weights file: its native scale is resolved on load
+                scale = args.scale or 0.0          # 0 = the model's own scale
                 req = UpscaleRequest(model_id=args.model, scale=scale, width=args.width,
                                      height=args.height, mode="enhance" if args.enhance else "upscale",
                                      tile_size=args.tile, alpha=args.alpha)

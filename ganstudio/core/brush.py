@@ -35,7 +35,7 @@ import numpy as np
 from .blend import erase_alpha, maxval_of, mix_plane, paint_over
 from .compositing import composite
 from .document import Document
-from .geometry import TILE, Rect, tile_rect
+from .geometry import Rect, tile_rect
 from .layers import LabelLayer, Layer, RasterLayer
 
 Target = Literal["pixels", "mask", "ai_mask", "labels"]
@@ -114,6 +114,8 @@ class _StrokeState:
     carry: float = 0.0
     coverage: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
     original: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    selection: np.ndarray | None = None
+    selection_bounds: Rect | None = None
 
     def advance(self, points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
         """Dab centres for the next part of the polyline (spacing carried over)."""
@@ -183,21 +185,23 @@ def stroke(doc: Document, layer: Layer | None, points: Sequence[tuple[float, flo
         raise ValueError("this label layer has no transparent class to erase to")
     shape = (doc.height, doc.width) if array is None else array.shape[:2]
     bounds = Rect(0, 0, shape[1], shape[0])
-    # selection in array coordinates: only dabs inside its bounds can paint
-    sel_doc = doc.selection
-    limit = bounds
-    if sel_doc is not None:
-        sb = doc.selection_bounds()
-        limit = Rect(0, 0, 0, 0) if sb is None else bounds.intersect(sb.translated(-offset[0], -offset[1]))
 
     with doc.history.transaction(label):
         step = doc.history.open_step
         key = ("brush", id(owner), kind)
         state = None if step is None else step.scratch.get(key)
-        if state is None or state.brush != brush or state.label_id != label_id:
-            state = _StrokeState(brush, label_id)
+        if state is None or state.brush != brush or state.label_id != label_id \
+                or state.selection is not doc.selection:
+            state = _StrokeState(brush, label_id, selection=doc.selection)
+            # the selection's bounds: computed once per stroke (a full scan of the mask)
+            state.selection_bounds = None if doc.selection is None else doc.selection_bounds()
             if step is not None:
                 step.scratch[key] = state
+        # selection in array coordinates: only dabs inside its bounds can paint
+        limit = bounds
+        if state.selection is not None:
+            sb = state.selection_bounds
+            limit = Rect(0, 0, 0, 0) if sb is None else bounds.intersect(sb.translated(-offset[0], -offset[1]))
         centres = [(x - offset[0], y - offset[1]) for x, y in state.advance(points)]
         rects = []
         for cx, cy in centres:
@@ -275,7 +279,7 @@ def pick_color(doc: Document, x: float, y: float, sample: Literal["composite", "
     ``layer`` (default the active layer). Outside the canvas / layer: (0, 0, 0, 0)."""
     px, py = math.floor(x), math.floor(y)
     if sample == "composite":
-        if not doc.bounds.intersect(Rect(px, py, 1, 1)).w:
+        if doc.bounds.intersect(Rect(px, py, 1, 1)).is_empty():
             return (0, 0, 0, 0)
         v = composite(doc, Rect(px, py, 1, 1))[0, 0]
         return (int(v[0]), int(v[1]), int(v[2]), int(v[3]))
@@ -293,4 +297,4 @@ def pick_color(doc: Document, x: float, y: float, sample: Literal["composite", "
     return (int(v[0]), int(v[1]), int(v[2]), int(v[3]))
 
 
-__all__ = ["Brush", "stroke", "pick_color", "dab_alpha", "dab_rect", "TARGETS", "TILE"]
+__all__ = ["Brush", "stroke", "pick_color", "dab_alpha", "dab_rect", "TARGETS"]

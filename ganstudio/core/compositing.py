@@ -25,7 +25,9 @@ first, or pass ``background``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -89,11 +91,26 @@ def composite_passes(passes: Sequence[LayerPass], rect: Rect, *, dtype=np.uint8,
     out = np.empty((rect.h, rect.w, 4), dtype)
     bg = _background(background)
     rows = max(1, BAND_PIXELS // rect.w)
-    for y in range(0, rect.h, rows):
+
+    def run(y: int) -> None:
         band = Rect(rect.x, rect.y + y, rect.w, min(rows, rect.h - y))
-        acc = accumulate(passes, band, bg)
-        _store(acc, out[y:y + band.h], premultiplied)
+        _store(accumulate(passes, band, bg), out[y:y + band.h], premultiplied)
+
+    starts = range(0, rect.h, rows)
+    if len(starts) >= 4 and THREADS > 1:
+        # big composites (>= ~2 MP): bands in parallel, numpy / OpenCV release the GIL. The
+        # threads live only for this call (no pool left running behind the UI's back).
+        with ThreadPoolExecutor(THREADS, thread_name_prefix="composite") as pool:
+            for _ in pool.map(run, starts):
+                pass
+    else:
+        for y in starts:
+            run(y)
     return out
+
+
+#: worker threads for big composites (1 = no threads)
+THREADS = min(4, os.cpu_count() or 1)
 
 
 # -- accumulation -----------------------------------------------------------------------------------
@@ -141,7 +158,7 @@ def accumulate(passes: Sequence[LayerPass], rect: Rect,
         la = passes[i].layer
         src = la.rgba(la.to_layer_rect(rect))
         k = 1.0 / _maxval(src)
-        for c, plane in enumerate(cv2.split(np.ascontiguousarray(src))[:3]):
+        for c, plane in enumerate(cv2.split(src)[:3]):
             np.multiply(plane, k, out=acc[c], dtype=_F32)
         acc[3].fill(1.0)
         start = i + 1
@@ -160,7 +177,7 @@ def _apply(acc: np.ndarray, rect: Rect, p: LayerPass) -> None:
         return
     lr = la.to_layer_rect(inter)
     src = la.rgba(lr)
-    planes = cv2.split(np.ascontiguousarray(src))
+    planes = cv2.split(src)
     maxval = _maxval(src)
     mask = la.effective_mask if p.use_mask else None
     if mask is not None:
@@ -180,6 +197,8 @@ def _apply(acc: np.ndarray, rect: Rect, p: LayerPass) -> None:
             dst = view[c]
             dst *= inv
             dst += np.multiply(planes[c], ka, out=tmp)
+    elif p.mode in _PREMULTIPLIED_MODES:
+        _apply_premultiplied(view, planes, a, inv, p.mode, maxval)
     else:
         fn = BLEND_FUNCTIONS[p.mode]
         ab = view[3]
@@ -203,22 +222,110 @@ def _apply(acc: np.ndarray, rect: Rect, p: LayerPass) -> None:
     dst += a
 
 
+_PREMULTIPLIED_MODES = frozenset({BlendMode.MULTIPLY, BlendMode.SCREEN, BlendMode.DARKEN,
+                                  BlendMode.LIGHTEN, BlendMode.DIFFERENCE, BlendMode.ADD,
+                                  BlendMode.OVERLAY, BlendMode.HARD_LIGHT})
+
+
+def _apply_premultiplied(view: np.ndarray, planes: Sequence[np.ndarray], a: np.ndarray,
+                         inv: np.ndarray, mode: BlendMode, maxval: float) -> None:
+    """Colour planes of the modes whose W3C formula has a closed premultiplied form (no division).
+
+    With premultiplied cs = as*Cs and cb = ab*Cb, co = cs(1-ab) + cb(1-as) + as*ab*B(Cb, Cs):
+    multiply  co = cb(1-as) + cs(1 - ab + cb)         screen  co = cs + cb - cs*cb
+    darken    co = cs(1-ab) + cb(1-as) + min(as*cb, ab*cs)    (lighten: max)
+    difference co = cs + cb - 2 min(as*cb, ab*cs)
+    add       co = cs(1-ab) + cb(1-as) + min(as*ab, as*cb + ab*cs)
+    overlay   x = 2cb - ab:  co = cs(1-ab) + cb(1-as) + (2cs*cb if x <= 0 else x(as - cs) + ab*cs)
+    hard-light y = 2cs - as: co = cs(1-ab) + cb(1-as) + (2cs*cb if y <= 0 else cb(as - y) + ab*y)
+    Soft light needs the straight Cb (sqrt) and goes through the generic path.
+    The alpha plane is updated by the caller.
+    """
+    ab = view[3]
+    ka = np.multiply(a, 1.0 / maxval, dtype=_F32)
+    cs = np.empty_like(a)
+    t = np.empty_like(a)
+    u = np.empty_like(a)
+    one_m_ab = np.subtract(1.0, ab, dtype=_F32) if mode is not BlendMode.SCREEN else None
+    aab = np.multiply(a, ab) if mode is BlendMode.ADD else None
+    for c in range(3):
+        np.multiply(planes[c], ka, out=cs)
+        dst = view[c]
+        if mode is BlendMode.MULTIPLY:
+            np.add(dst, one_m_ab, out=t)
+            t *= cs
+            dst *= inv
+            dst += t
+        elif mode is BlendMode.SCREEN:
+            np.multiply(cs, dst, out=t)
+            dst += cs
+            dst -= t
+        elif mode is BlendMode.DIFFERENCE:
+            np.multiply(dst, a, out=t)
+            np.multiply(cs, ab, out=u)
+            np.minimum(t, u, out=t)
+            t *= 2.0
+            dst += cs
+            dst -= t
+        elif mode is BlendMode.OVERLAY or mode is BlendMode.HARD_LIGHT:
+            low = np.multiply(cs, dst)
+            low *= 2.0
+            if mode is BlendMode.OVERLAY:
+                np.multiply(dst, 2.0, out=u)
+                u -= ab                      # x = 2cb - ab
+                np.subtract(a, cs, out=t)
+                t *= u
+                cond = u <= 0
+                np.multiply(cs, ab, out=u)
+                t += u                       # x(as - cs) + ab*cs
+            else:
+                np.multiply(cs, 2.0, out=u)
+                u -= a                       # y = 2cs - as
+                np.subtract(a, u, out=t)
+                t *= dst
+                cond = u <= 0
+                u *= ab
+                t += u                       # cb(as - y) + ab*y
+            np.copyto(t, low, where=cond)
+            dst *= inv
+            dst += t
+            np.multiply(cs, one_m_ab, out=u)
+            dst += u
+        else:  # darken, lighten, add
+            np.multiply(dst, a, out=t)
+            np.multiply(cs, ab, out=u)
+            if mode is BlendMode.DARKEN:
+                np.minimum(t, u, out=t)
+            elif mode is BlendMode.LIGHTEN:
+                np.maximum(t, u, out=t)
+            else:
+                t += u
+                np.minimum(t, aab, out=t)
+            dst *= inv
+            dst += t
+            np.multiply(cs, one_m_ab, out=u)
+            dst += u
+
+
 # -- output -----------------------------------------------------------------------------------------
 def _store(acc: np.ndarray, out: np.ndarray, premultiplied: bool) -> None:
     maxval = _maxval(out)
     a = acc[3]
+    planes = []
     if premultiplied:
-        scales = [maxval] * 4
-        colours = [acc[0], acc[1], acc[2]]
+        for c in range(3):
+            planes.append(_quantize(acc[c], maxval, out.dtype))
     else:
         inv = np.zeros_like(a)
         np.divide(maxval, a, out=inv, where=a >= 0.5 / maxval)  # output alpha 0: colour 0
-        colours = [np.multiply(acc[c], inv) for c in range(3)]
-        scales = [1.0, 1.0, 1.0, maxval]
-    planes = []
-    for plane, s in zip([*colours, a], scales):
-        planes.append(_quantize(plane, s, out.dtype))
-    out[...] = cv2.merge(planes)
+        for c in range(3):
+            np.multiply(acc[c], inv, out=acc[c])   # the accumulator is not needed any more
+            planes.append(_quantize(acc[c], 1.0, out.dtype))
+    planes.append(_quantize(a, maxval, out.dtype))
+    if out.flags.c_contiguous:
+        cv2.merge(planes, dst=out)
+    else:
+        out[...] = cv2.merge(planes)
 
 
 def _quantize(plane: np.ndarray, scale: float, dtype: np.dtype) -> np.ndarray:
@@ -231,7 +338,8 @@ def _quantize(plane: np.ndarray, scale: float, dtype: np.dtype) -> np.ndarray:
 
 
 def unpremultiply_planar(acc: np.ndarray, dtype=np.uint8) -> np.ndarray:
-    """HxWx4 straight RGBA of a planar premultiplied float32 accumulator (see :func:`accumulate`)."""
+    """HxWx4 straight RGBA of a planar premultiplied float32 accumulator (see :func:`accumulate`).
+    Overwrites ``acc``."""
     out = np.empty((acc.shape[1], acc.shape[2], 4), np.dtype(dtype))
     _store(acc, out, premultiplied=False)
     return out

@@ -347,7 +347,12 @@ class Document:
 
     # -- selection --------------------------------------------------------------------------------
     def set_selection(self, mask: np.ndarray | None, label: str = "Select") -> None:
-        """Replace the selection (uint8 HxW, 255 = selected; None = select nothing). Undoable."""
+        """Replace the selection (uint8 HxW, 255 = selected; None = select nothing). Undoable.
+
+        When a selection exists and a new one replaces it, the change is written into the
+        current array and undo keeps only the changed tiles (like pixel edits); the selection
+        event then carries the changed rect. From / to "nothing selected", the arrays are swapped.
+        """
         if mask is not None:
             mask = np.asarray(mask)
             if mask.shape != (self._height, self._width):
@@ -356,14 +361,30 @@ class Document:
             if not mask.any():
                 mask = None
         old = self.selection
+        if old is not None and mask is not None:
+            changed = _changed_rect(old, mask)
+            if changed is None:
+                return
+        else:
+            changed = None
+        # small changes: tiles (before + after of the changed box); large ones: swap the arrays
+        # (the step then holds one old array, less than two copies of most of the canvas)
+        if old is not None and changed is not None and 2 * changed.w * changed.h <= old.size:
+            with self.history.transaction(label):
+                self.history.record_tiles(self, changed, "selection")
+                old[changed.slices()] = mask[changed.slices()]
+            self.events.selection.emit(changed)
+            return
 
         def apply(m: np.ndarray | None) -> None:
             self.selection = m
             self.events.selection.emit(self.bounds)
 
+        if old is None and mask is None:
+            return
         apply(mask)
-        self.history.push(CallbackCommand(label, lambda: apply(old), lambda: apply(mask),
-                                          nbytes=0 if mask is None else mask.nbytes))
+        nbytes = max(0 if old is None else old.nbytes, 0 if mask is None else mask.nbytes)
+        self.history.push(CallbackCommand(label, lambda: apply(old), lambda: apply(mask), nbytes=nbytes))
 
     def selection_bounds(self) -> Rect | None:
         if self.selection is None:
@@ -441,6 +462,25 @@ class Document:
         self.events.selection.emit(self.bounds)
         self._apply_ai_mask(state["ai_mask"])
         self.events.region.emit(self.bounds.union(old_bounds))
+
+
+def _changed_rect(a: np.ndarray, b: np.ndarray) -> Rect | None:
+    """Bounding rect of the pixels where two same-shaped 2-D arrays differ (row bands, no big
+    temporaries), or None."""
+    h, w = a.shape
+    rows: list[int] = []
+    x0, x1 = w, 0
+    band = max(1, (1 << 20) // max(w, 1))
+    for y in range(0, h, band):
+        diff = a[y:y + band] != b[y:y + band]
+        r = np.flatnonzero(diff.any(axis=1))
+        if r.size:
+            rows += [y + int(r[0]), y + int(r[-1])]
+            c = np.flatnonzero(diff.any(axis=0))
+            x0, x1 = min(x0, int(c[0])), max(x1, int(c[-1]) + 1)
+    if not rows:
+        return None
+    return Rect.from_corners(x0, min(rows), x1, max(rows) + 1)
 
 
 def _layer_nbytes(layer: Layer) -> int:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from psygnal import Signal, SignalGroup
 
-from .geometry import TILE, Rect, tile_rect
+from .geometry import Rect, tile_rect
 
 if TYPE_CHECKING:
     from .document import Document
@@ -103,8 +103,9 @@ class TilesCommand(Command):
     """Old and new contents of the 256x256 tiles of one array touched by an edit.
 
     ``owner`` is a layer (targets "pixels"/"labels"/"mask") or the Document ("ai_mask",
-    "selection"). Only tiles that really changed are kept after :meth:`finalize`, so the memory
-    of a step is proportional to the tiles it touched (2 copies of each: before and after).
+    "selection"). Whole tiles are snapshotted before the edit; :meth:`finalize` drops the tiles
+    that did not change and crops the others to the box of the changed pixels, so the memory
+    of a step is at most 2 x (touched tiles), usually much less.
     """
 
     def __init__(self, owner: Any, target: str = "pixels") -> None:
@@ -114,6 +115,9 @@ class TilesCommand(Command):
         self.label = "Edit pixels"
         self.before: dict[tuple[int, int], np.ndarray] = {}
         self.after: dict[tuple[int, int], np.ndarray] = {}
+        # after finalize(): the changed box of each tile (array coordinates); before/after hold
+        # exactly that box
+        self.rects: dict[tuple[int, int], Rect] = {}
         arr = self._array()
         self.shape = arr.shape
         self.array_id = id(arr)
@@ -137,23 +141,35 @@ class TilesCommand(Command):
                 self.before[key] = arr[tr.slices()].copy()
 
     def finalize(self) -> None:
+        """Keep, per touched tile, only the bounding box of the pixels that really changed."""
         arr = self._array()
         bounds = Rect(0, 0, arr.shape[1], arr.shape[0])
         for key in list(self.before):
-            tile = arr[tile_rect(*key).intersect(bounds).slices()]
-            if np.array_equal(tile, self.before[key]):
+            tr = tile_rect(*key).intersect(bounds)
+            tile = arr[tr.slices()]
+            old = self.before[key]
+            diff = tile != old
+            if diff.ndim == 3:
+                diff = diff.any(axis=2)
+            rows = np.flatnonzero(diff.any(axis=1))
+            if rows.size == 0:
                 del self.before[key]  # untouched in the end: store nothing
-            else:
-                self.after[key] = tile.copy()
+                continue
+            cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0))
+            local = Rect.from_corners(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+            box = local.translated(tr.x, tr.y)
+            self.rects[key] = box
+            if local != Rect(0, 0, tr.w, tr.h):
+                self.before[key] = old[local.slices()].copy()
+            self.after[key] = arr[box.slices()].copy()
 
     def _write(self, tiles: dict[tuple[int, int], np.ndarray]) -> None:
         arr = self._array()
-        bounds = Rect(0, 0, arr.shape[1], arr.shape[0])
         dirty = Rect(0, 0, 0, 0)
         for key, data in tiles.items():
-            tr = tile_rect(*key).intersect(bounds)
-            arr[tr.slices()] = data
-            dirty = dirty.union(tr)
+            box = self.rects[key]
+            arr[box.slices()] = data
+            dirty = dirty.union(box)
         notify_target(self.owner, self.target, dirty)
 
     def undo(self, doc: Document) -> None:

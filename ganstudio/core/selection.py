@@ -84,15 +84,34 @@ def _raster_polygon(mask: np.ndarray, pts: np.ndarray, antialias: bool) -> None:
         # first sample whose centre is at or right of the crossing
         cols = np.ceil((xs - band.x) * s - 0.5).astype(np.int64)
         np.clip(cols, 0, ws, out=cols)
-        acc = np.zeros((band.h * s, ws + 1), np.int16)
-        np.add.at(acc, (rows, cols), direction[e][idx])
-        winding = np.cumsum(acc[:, :ws], axis=1, dtype=np.int16)
-        cov = np.not_equal(winding, 0).view(np.uint8)
-        cov *= np.uint8(255)
-        if s > 1:  # mean of the s x s samples of each pixel
-            cov = cv2.resize(cov, (band.w, band.h), interpolation=cv2.INTER_AREA)
-        dst = mask[band.slices()]
-        np.maximum(dst, cov, out=dst)
+        dirs = direction[e][idx].astype(np.int32)
+        order = np.lexsort((cols, rows))
+        rows, cols, dirs = rows[order], cols[order], dirs[order]
+        wind = np.cumsum(dirs)            # every sample row's crossings sum to 0
+        before = wind - dirs
+        starts = (before == 0) & (wind != 0)
+        ends = (before != 0) & (wind == 0)
+        _accumulate_spans(mask[band.slices()], rows[starts] // s, cols[starts], cols[ends], s)
+
+
+def _accumulate_spans(dst: np.ndarray, prow: np.ndarray, a: np.ndarray, b: np.ndarray, s: int) -> None:
+    """Add sample spans [a, b) (sample columns) of pixel rows ``prow`` to ``dst`` as coverage."""
+    h, w = dst.shape
+    count = np.zeros((h, w + 1), np.int32)   # samples covered per pixel (0 .. s*s)
+    diff = np.zeros((h, w + 1), np.int32)    # full-pixel runs as a difference array
+    pa, pb = a // s, b // s
+    same = pa == pb
+    np.add.at(count, (prow[same], pa[same]), (b - a)[same])
+    o = ~same
+    prow, a, b, pa, pb = prow[o], a[o], b[o], pa[o], pb[o]
+    np.add.at(count, (prow, pa), s - a % s)
+    np.add.at(count, (prow, pb), b % s)
+    np.add.at(diff, (prow, pa + 1), s)
+    np.add.at(diff, (prow, pb), -s)
+    count += np.cumsum(diff, axis=1, dtype=np.int32)
+    n = s * s
+    cov = ((count[:, :w] * 255 + n // 2) // n).astype(np.uint8)
+    np.maximum(dst, cov, out=dst)
 
 
 def ellipse_mask(width: int, height: int, bbox: Rect | Sequence[float],

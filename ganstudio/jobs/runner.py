@@ -29,17 +29,29 @@ def _active_region(doc: Document, rect: Rect) -> np.ndarray:
 
 
 def gather_inputs(doc: Document, source: str = "composite", region: Rect | None = None,
-                  mask: np.ndarray | None = None, *, labels: bool = False) -> tuple[TaskInputs, Rect]:
+                  mask: np.ndarray | None = None, *, labels: bool = False,
+                  boxes: list[Rect] | None = None) -> tuple[TaskInputs, Rect]:
     """Pixels of ``region`` (document coordinates, default the whole canvas) as TaskInputs.
 
     ``source``: "composite" (what the user sees) or "active" (the active layer only).
     ``mask``: HxW uint8 of the whole document (e.g. ``window.task_mask()``); cropped to the region.
     ``labels``: also pass the active LabelLayer's class ids (scene painting).
+    ``boxes``: only these parts of the region (document coordinates) are read; the rest of the
+    image is transparent. Masked tasks that work locally (crop to each mask component) use it
+    to avoid compositing a large region on the GUI thread.
     """
     rect = doc.bounds if region is None else region.intersect(doc.bounds)
     if rect.is_empty():
         raise ValueError("the region is outside the canvas")
-    if source == "composite":
+    if source == "composite" and boxes is not None:
+        from ganstudio.core.compositing import composite
+
+        image = np.zeros((rect.h, rect.w, 4), np.uint8)
+        for b in boxes:
+            b = b.intersect(rect)
+            if not b.is_empty():
+                image[b.translated(-rect.x, -rect.y).slices()] = composite(doc, b)
+    elif source == "composite":
         from ganstudio.core.compositing import composite
 
         image = composite(doc, rect)

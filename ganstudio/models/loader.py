@@ -74,14 +74,22 @@ def build_from_state_dict(sd: dict[str, Any], *, mid: str = "", entry: ModelEntr
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise WrongModelError(f"{mid or 'weights'}: not a supported architecture or the weights do "
                               f"not fit it ({msg})") from None
+    # spandrel renames keys and loads strictly, but silently ignores keys it does not know:
+    # every tensor of the checkpoint must end up in the model (strict in both directions).
+    model_sd = desc.model.state_dict()
+    if len(model_sd) != len(sd) or sum(v.numel() for v in model_sd.values()) != sum(
+            v.numel() for v in sd.values()):
+        raise WrongModelError(f"{mid or 'weights'}: the checkpoint has {len(sd)} tensors but the "
+                              f"{desc.architecture.name} network built from it has {len(model_sd)}: "
+                              "unexpected or missing keys (strict loading)")
     if not isinstance(desc, ImageModelDescriptor):
-        raise WrongModelError(f"{mid}: a {desc.architecture.name} model, not an image model")
+        raise WrongModelError(f"{mid or 'weights'}: a {desc.architecture.name} model, not an image model")
     if task == "super_resolution" and desc.purpose not in ("SR",):
-        raise WrongModelError(f"{mid}: a {desc.architecture.name} {desc.purpose} model, not a "
+        raise WrongModelError(f"{mid or 'weights'}: a {desc.architecture.name} {desc.purpose} model, not a "
                               "super-resolution model")
     expected = {"rrdbnet": "ESRGAN", "srvggnet_compact": "Compact"}.get(entry.arch if entry else "")
     if expected and desc.architecture.id != expected:
-        raise WrongModelError(f"{mid}: the catalog says {entry.arch} but the weights are a "
+        raise WrongModelError(f"{mid or 'weights'}: the catalog says {entry.arch} but the weights are a "
                               f"{desc.architecture.name}")
     module = desc.model.eval()
     for p in module.parameters():
@@ -90,11 +98,11 @@ def build_from_state_dict(sd: dict[str, Any], *, mid: str = "", entry: ModelEntr
     mult = int(desc.size_requirements.multiple_of or 1)
     if entry is not None and entry.resize_after:
         if entry.scale >= scale or scale % 1:
-            raise WrongModelError(f"{mid}: resize_after needs a network scale above {entry.scale}")
+            raise WrongModelError(f"{mid or 'weights'}: resize_after needs a network scale above {entry.scale}")
         module = _resize_wrapper(module, entry.scale, scale, entry.resize_after).eval()
         scale = entry.scale
     elif entry is not None and entry.scale != scale and entry.task == "super_resolution":
-        raise WrongModelError(f"{mid}: the catalog says x{entry.scale} but the weights are x{scale}")
+        raise WrongModelError(f"{mid or 'weights'}: the catalog says x{entry.scale} but the weights are x{scale}")
     return LoadedModel(id=mid, module=module, scale=scale, multiple_of=mult,
                        min_size=int(desc.size_requirements.minimum or 0),
                        supports_half=bool(desc.supports_half), input_channels=int(desc.input_channels),

@@ -210,7 +210,10 @@ class ModelStore:
         return all((base / f).is_file() for f in entry.package.files)
 
     def is_installed(self, mid: str) -> bool:
-        entry = self.entry(mid)
+        try:
+            entry = self.entry(mid)
+        except KeyError:
+            return False
         if entry.kind == "builtin":
             return (paths.MODELS_DIR / entry.builtin).is_file()
         man = self.manifest(mid)
@@ -486,6 +489,8 @@ class ModelStore:
             return VerifyResult(mid, False, str(exc))
 
     def remove(self, mid: str) -> bool:
+        if mid not in self.catalog and not self.model_dir(mid).exists():
+            return False
         entry = self.entry(mid)
         if entry.kind == "builtin":
             raise StoreError(f"{mid} is built into the application and cannot be removed")

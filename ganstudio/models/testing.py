@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def rrdbnet_state_dict(num_block: int = 1, num_feat: int = 8, num_grow_ch: int = 4, scale: int = 4,
+def rrdbnet_state_dict(num_block: int = 1, num_feat: int = 8, num_grow_ch: int = 32, scale: int = 4,
                        num_in_ch: int = 3, num_out_ch: int = 3, seed: int = 0, std: float = 0.05,
                        zeros: bool = False) -> dict[str, Any]:
-    """RRDBNet (conv_first, body.N.rdbK.convM, conv_body, conv_up1/2, conv_hr, conv_last)."""
+    """RRDBNet (conv_first, body.N.rdbK.convM, conv_body, conv_up1/2, conv_hr, conv_last).
+
+    num_grow_ch stays 32: spandrel's RRDBNet fixes it (every public checkpoint uses 32)."""
     import torch
 
     g = torch.Generator().manual_seed(seed)

@@ -40,6 +40,8 @@ LAMA_IDS = ("lama.big-lama", "lama.big-lama-iopaint")
 OPENCV_IDS = {"opencv.telea": "telea", "opencv.ns": "ns"}
 STRATEGIES = ("crop", "resize", "original")
 MIN_SIZE = 64  # networks see at least 64x64 (tiny images are padded)
+# Peak CPU memory per network input pixel, measured by benchmarks/bench_inpaint.py (fp32, CPU).
+BYTES_PER_PIXEL = {"builtin": 1100, "lama": 2600}
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,31 @@ def plan_regions(shape: tuple[int, int], hole: np.ndarray, request: InpaintReque
     return out
 
 
+def _check_size(net: _Net, pixels: int) -> None:
+    if net.dev.type != "cpu":
+        return
+    from .device import physical_memory
+
+    need = pixels * BYTES_PER_PIXEL.get(net.kind, 2000)
+    have = physical_memory()
+    if have and need > 0.7 * have:
+        raise TaskError(f"{pixels / 1e6:.1f} MP at original size needs about {need / 2**30:.0f} GiB with "
+                        f"this model ({have / 2**30:.0f} GiB RAM): use the crop or resize strategy.")
+
+
+def _predict(net: _Net, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    from .device import free_memory, is_oom_error
+
+    try:
+        return net.predict(rgb, hole)
+    except Exception as exc:  # noqa: BLE001
+        if is_oom_error(exc):
+            free_memory(net.dev)
+            raise TaskError("Out of memory while inpainting: use the crop or resize strategy, a "
+                            "smaller resize limit, or the CPU.") from None
+        raise
+
+
 def _to_float(rgb: np.ndarray) -> np.ndarray:
     scale = 65535.0 if rgb.dtype == np.uint16 else 255.0
     f = rgb.astype(np.float32) / scale
@@ -271,10 +298,12 @@ def run(inputs: TaskInputs, request: InpaintRequest, ctx: TaskContext) -> Genera
             sw, sh = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
             small = cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA)
             small_hole = cv2.resize(crop_hole.astype(np.uint8) * 255, (sw, sh), interpolation=cv2.INTER_AREA) > 0
-            pred = net.predict(small, small_hole)
+            _check_size(net, sw * sh)
+            pred = _predict(net, small, small_hole)
             pred = np.clip(cv2.resize(pred, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC), 0, 1)
         else:
-            pred = net.predict(crop, crop_hole)
+            _check_size(net, crop.shape[0] * crop.shape[1])
+            pred = _predict(net, crop, crop_hole)
         blended.append((box, pred))
         yield Progress(i + 1, total, f"region {i + 1}/{len(plan)}" if len(plan) > 1 else "inpainting")
     ctx.check_cancelled()

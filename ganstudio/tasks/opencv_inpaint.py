@@ -28,7 +28,7 @@ class OpenCVInpaintRequest(Request):
     task = "opencv_inpaint"
 
 
-def _regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
+def regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     """Crop boxes (x0, y0, x1, y1) around each connected mask component, merged when they overlap."""
     n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
     h, w = mask.shape
@@ -53,6 +53,14 @@ def _regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     return [tuple(b) for b in sorted(boxes, key=lambda b: (b[1], b[0]))]  # type: ignore[misc]
 
 
+_regions = regions
+
+
+def context_margin(request: OpenCVInpaintRequest) -> int:
+    """Pixels of context around each mask region that the task reads (callers may crop to it)."""
+    return (request.margin or max(16, 4 * max(1, int(request.radius)))) + max(0, int(request.dilate))
+
+
 def run(inputs: TaskInputs, request: OpenCVInpaintRequest,
         ctx: TaskContext) -> Generator[Progress, None, Result]:
     image, mask = inputs.image, inputs.mask
@@ -70,7 +78,7 @@ def run(inputs: TaskInputs, request: OpenCVInpaintRequest,
         k = 2 * int(request.dilate) + 1
         mask8 = cv2.dilate(mask8, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     margin = request.margin or max(16, 4 * radius)
-    boxes = _regions(mask8, margin)
+    boxes = regions(mask8, margin)
     out = image.copy()
     rgb_channels = 3 if image.ndim == 3 else 1
     yield Progress(0, len(boxes), "inpainting")

@@ -21,7 +21,7 @@ import numpy as np
 
 from .base import Progress, Request, Result, TaskContext, TaskError, TaskInputs
 from .device import physical_memory, select_device
-from .tiling import tiled_apply
+from .tiling import install_cancel_hooks, tiled_apply
 
 DEFAULT_MODEL = "realesrgan.x4plus"
 DEFAULT_TILE = {"cpu": 256, "mps": 384, "cuda": 512}
@@ -33,7 +33,8 @@ class UpscaleRequest(Request):
     task = "super_resolution"
 
     model_id: str = DEFAULT_MODEL
-    scale: float = 4.0            # output / input size (ignored when width/height or enhance)
+    scale: float = 4.0            # output / input size; 0 = the model's own scale
+                                  # (ignored when width/height are set or mode="enhance")
     width: int = 0                # target size; one of them 0 = keep the aspect ratio
     height: int = 0
     mode: str = "upscale"         # "upscale" | "enhance" (super-resolve, then back to input size)
@@ -43,7 +44,7 @@ class UpscaleRequest(Request):
     alpha: str = "resize"         # "resize" | "model"
 
 
-def target_size(w: int, h: int, req: UpscaleRequest) -> tuple[int, int]:
+def target_size(w: int, h: int, req: UpscaleRequest, model_scale: int = 4) -> tuple[int, int]:
     if req.mode == "enhance":
         return w, h
     if req.width > 0 and req.height > 0:
@@ -52,9 +53,10 @@ def target_size(w: int, h: int, req: UpscaleRequest) -> tuple[int, int]:
         return int(req.width), max(1, round(h * req.width / w))
     if req.height > 0:
         return max(1, round(w * req.height / h)), int(req.height)
-    if not (0 < req.scale <= MAX_SCALE):
+    scale = req.scale or model_scale
+    if not (0 < scale <= MAX_SCALE):
         raise TaskError(f"scale must be between 0 and {MAX_SCALE:g} (got {req.scale:g})")
-    return max(1, round(w * req.scale)), max(1, round(h * req.scale))
+    return max(1, round(w * scale)), max(1, round(h * scale))
 
 
 def resample(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -104,7 +106,7 @@ def run(inputs: TaskInputs, request: UpscaleRequest,
         raise TaskError(f"unknown mode {request.mode!r}")
     if request.alpha not in ("resize", "model"):
         raise TaskError(f"unknown alpha mode {request.alpha!r}")
-    tw, th = target_size(w, h, request)
+    target_size(w, h, request)   # validate before loading anything
     t0 = time.perf_counter()
 
     yield Progress(0, 1, "Loading model")
@@ -116,7 +118,9 @@ def run(inputs: TaskInputs, request: UpscaleRequest,
     except (StoreError, ModelLoadError, KeyError) as exc:
         raise TaskError(str(exc).strip('"')) from None
     ctx.check_cancelled()
+    install_cancel_hooks(lm.module)
     s = lm.scale
+    tw, th = target_size(w, h, request, s)
     _check_memory(w, h, c, img.itemsize, s, tw, th)
 
     colour = img[:, :, :1] if grey else img[:, :, :3]

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -24,6 +25,25 @@ from .base import Progress, TaskContext, TaskError
 from .device import DeviceInfo, free_memory, is_oom_error
 
 MIN_TILE = 32
+_current = threading.local()   # the TaskContext of the tile running in this thread
+
+
+def install_cancel_hooks(module: Any) -> None:
+    """Make a torch module check for cancel inside a tile, between its layers, so cancelling a
+    large tile takes one layer, not one tile. Installed once per module; the hooks read the
+    context of the tile running in the current thread (a cached model may serve several jobs)."""
+    if getattr(module, "_ganstudio_cancel_hooks", False):
+        return
+
+    def hook(_mod, _inputs):
+        ctx = getattr(_current, "ctx", None)
+        if ctx is not None:
+            ctx.check_cancelled()
+
+    for m in module.modules():
+        if next(m.children(), None) is None:     # leaves: convs, activations
+            m.register_forward_pre_hook(hook)
+    module._ganstudio_cancel_hooks = True
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -45,22 +65,28 @@ def _ramp(n: int) -> np.ndarray:
 
 
 def axis_weights(starts: list[int], tile: int, length: int, scale: int) -> list[np.ndarray]:
-    """Per tile, its 1-D blend weights at output resolution (the weights of all tiles sum to 1)."""
-    out = []
+    """Per tile, its 1-D blend weights at output resolution; the weights of all tiles sum to 1.
+
+    Each tile gets raised-cosine ramps over its overlap with the previous / next tile; the windows
+    are then normalised by their sum, which also covers places where three tiles overlap (the
+    last tile is aligned to the image end)."""
+    raw = []
+    total = np.zeros(length * scale, np.float64)
     for i, s in enumerate(starts):
         e = min(s + tile, length)
-        w = np.ones((e - s) * scale, np.float32)
+        w = np.ones((e - s) * scale, np.float64)
         if i > 0:
-            prev_end = min(starts[i - 1] + tile, length)
-            ov = (prev_end - s) * scale
+            ov = (min(starts[i - 1] + tile, length) - s) * scale
             if ov > 0:
                 w[:ov] *= _ramp(ov)
         if i + 1 < len(starts):
             ov = (e - starts[i + 1]) * scale
             if ov > 0:
                 w[len(w) - ov:] *= 1.0 - _ramp(ov)
-        out.append(w)
-    return out
+        raw.append(w)
+        total[s * scale: e * scale] += w
+    return [(w / total[s * scale: s * scale + len(w)]).astype(np.float32)
+            for s, w in zip(starts, raw, strict=True)]
 
 
 def _max_value(dtype: np.dtype) -> float:
@@ -164,7 +190,11 @@ def _tiled_pass(image, fn, scale, tile, overlap, pad, multiple, ctx, device, sta
             # context padding from the real image (clipped at the image border)
             cy0, cy1 = max(0, y0 - pad), min(h, y1 + pad)
             cx0, cx1 = max(0, x0 - pad), min(w, x1 + pad)
-            res = _run_tile(fn, image[cy0:cy1, cx0:cx1], maxval, multiple, device)
+            _current.ctx = ctx
+            try:
+                res = _run_tile(fn, image[cy0:cy1, cx0:cx1], maxval, multiple, device)
+            finally:
+                _current.ctx = None
             oy, ox = (y0 - cy0) * scale, (x0 - cx0) * scale
             res = res[oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
             wgt = wy[r][:, None, None] * wx[q][None, :, None]

@@ -202,8 +202,8 @@ def update(window: MainWindow) -> None:
     hist = doc.history if has else None
     for name in ("file_save", "file_save_as", "file_export", "file_close", "edit_preferences"):
         a[name].setEnabled(has or name == "edit_preferences")
-    can_undo = bool(hist and hist.can_undo())
-    can_redo = bool(hist and hist.can_redo())
+    can_undo = hist is not None and hist.can_undo()
+    can_redo = hist is not None and hist.can_redo()
     a["edit_undo"].setEnabled(can_undo)
     a["edit_redo"].setEnabled(can_redo)
     a["edit_undo"].setText(f"&Undo {hist.undo_label}" if can_undo else "&Undo")

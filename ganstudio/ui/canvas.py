@@ -64,7 +64,7 @@ class Canvas(QAbstractScrollArea):
         super().__init__(parent)
         self.document = document
         self.tools = tools
-        self.render_budget_s: float | None = 0.040  # None: render every visible tile in one paint
+        self.render_budget_s: float | None = 0.012  # None: render every visible tile in one paint
         self._zoom = 1.0
         self._space = False
         self._panning: QPointF | None = None
@@ -152,13 +152,18 @@ class Canvas(QAbstractScrollArea):
         ai = getattr(doc, "ai_mask", None)
         if ai is not None:
             m = ai[rect.slices()]
-            if m.any():
-                # "over" with a 50 % red in premultiplied space
-                w = (m.astype(np.float32) * (0.5 / 255.0))[..., None]
-                out = pm.astype(np.float32) * (1 - w)
+            rows = np.flatnonzero(m.any(axis=1))
+            if rows.size:
+                m = m[rows[0]:rows[-1] + 1]
+                cols = np.flatnonzero(m.any(axis=0))
+                box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+                # "over" with a 50 % red in premultiplied space, on the masked box only
+                w = (m[:, box[1]].astype(np.float32) * (0.5 / 255.0))[..., None]
+                out = pm[box].astype(np.float32) * (1 - w)
                 out[..., :3] += MASK_TINT * w
                 out[..., 3:4] += 255.0 * w
-                pm = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+                pm = np.array(pm, copy=True) if not pm.flags.writeable else pm
+                pm[box] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         return pm
 
     @property
@@ -207,7 +212,8 @@ class Canvas(QAbstractScrollArea):
             self.tools.current.paint_overlay(p, self)
         p.end()
         if self._pending:
-            QTimer.singleShot(0, self.viewport().update)
+            vp = self.viewport()
+            QTimer.singleShot(0, vp, vp.update)  # context object: dropped if the canvas goes
 
     def _tile_target(self, level: int, tx: int, ty: int) -> QRect:
         r = TileCache.tile_doc_rect(level, tx, ty).intersect(self.document.bounds)
@@ -226,30 +232,37 @@ class Canvas(QAbstractScrollArea):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         xs, ys = cache.tile_range(level, visible)
         budget = self.render_budget_s
+        deadline = None if budget is None else t0 + budget
         for ty in ys:
             for tx in xs:
                 target = self._tile_target(level, tx, ty)
-                ready = cache.is_ready(variant, level, tx, ty)
-                if ready or budget is None or time.perf_counter() - t0 < budget:
-                    tile = cache.get(variant, level, tx, ty)
-                    p.drawImage(target, tile.image)
-                    continue
-                self._pending = True
-                stale = cache.cached(variant, level, tx, ty)
-                if stale is not None:
-                    p.drawImage(target, stale.image)
-                    continue
-                for up in range(1, 4):  # a coarser tile stands in while this one is rendered
-                    L = level + up
-                    coarse = cache.cached(variant, L, tx >> up, ty >> up) if L <= MAX_LEVEL else None
-                    if coarse is not None:
-                        tr = TileCache.tile_doc_rect(level, tx, ty).intersect(self.document.bounds)
-                        s = 1 << L
-                        src = QRectF((tr.x - coarse.rect.x) / s, (tr.y - coarse.rect.y) / s,
-                                     tr.w / s, tr.h / s)
-                        p.drawImage(QRectF(target), coarse.image, src)
-                        break
+                tile = cache.cached(variant, level, tx, ty)
+                if tile is None or tile.dirty is not None:
+                    if budget is None or time.perf_counter() < deadline:
+                        if tile is None:
+                            self._draw_stand_in(p, variant, level, tx, ty, target)
+                        tile = cache.get(variant, level, tx, ty, deadline)
+                    elif tile is None:
+                        self._pending = True
+                        self._draw_stand_in(p, variant, level, tx, ty, target)
+                        continue
+                    if tile.dirty is not None:
+                        self._pending = True
+                p.drawImage(target, tile.image)
         p.restore()
+
+    def _draw_stand_in(self, p: QPainter, variant: str, level: int, tx: int, ty: int,
+                       target: QRect) -> None:
+        """Draw a coarser cached tile where this one is not rendered yet."""
+        for up in range(1, 4):
+            L = level + up
+            coarse = self._cache.cached(variant, L, tx >> up, ty >> up) if L <= MAX_LEVEL else None
+            if coarse is not None:
+                tr = TileCache.tile_doc_rect(level, tx, ty).intersect(self.document.bounds)
+                s = 1 << L
+                src = QRectF((tr.x - coarse.rect.x) / s, (tr.y - coarse.rect.y) / s, tr.w / s, tr.h / s)
+                p.drawImage(QRectF(target), coarse.image, src)
+                return
 
     def _draw_selection(self, p: QPainter) -> None:
         sel = self.document.selection
@@ -316,8 +329,8 @@ class Canvas(QAbstractScrollArea):
     def _origin(self) -> tuple[float, float]:
         vw, vh = self.viewport().width(), self.viewport().height()
         w, h = self.document.width * self._zoom, self.document.height * self._zoom
-        ox = (vw - w) / 2 if w <= vw else -self.horizontalScrollBar().value()
-        oy = (vh - h) / 2 if h <= vh else -self.verticalScrollBar().value()
+        ox = float((vw - int(w)) // 2) if w <= vw else -float(self.horizontalScrollBar().value())
+        oy = float((vh - int(h)) // 2) if h <= vh else -float(self.verticalScrollBar().value())
         return ox, oy
 
     def view_to_doc(self, pos: QPointF | QPoint) -> QPointF:
@@ -400,7 +413,7 @@ class Canvas(QAbstractScrollArea):
     def showEvent(self, event: Any) -> None:  # noqa: N802
         super().showEvent(event)
         if not self._fitted:
-            QTimer.singleShot(0, self._initial_fit)
+            QTimer.singleShot(0, self, self._initial_fit)
 
     def _initial_fit(self) -> None:
         if self._fitted:

@@ -19,6 +19,7 @@ from ganstudio.core.document import Document
 from ganstudio.core.layers import Layer
 
 from .theme import icon
+from .tile_cache import to_qimage
 
 MIME = "application/x-ganstudio-layer-row"
 THUMB = 40
@@ -30,14 +31,18 @@ def layer_thumbnail(layer: Layer, size: int = THUMB) -> QPixmap:
     """A small checkerboard-backed picture of the layer."""
     h, w = layer.height, layer.width
     step = max(1, int(max(h, w) / (size * 2)))  # stride first: cheap on 50 MP layers
-    rgba = layer.rgba()[::step, ::step]
+    labels = getattr(layer, "labels", None)
+    if labels is not None:  # palette lookup after striding: cheap on 50 MP label maps
+        rgba = layer.lut()[labels[::step, ::step]]  # type: ignore[attr-defined]
+    else:
+        rgba = layer.rgba()[::step, ::step]
     if rgba.dtype != np.uint8:
         rgba = (rgba >> 8).astype(np.uint8)
     sh, sw = rgba.shape[:2]
     scale = size / max(sh, sw)
     tw, th = max(1, int(round(sw * scale))), max(1, int(round(sh * scale)))
     small = np.ascontiguousarray(cv2.resize(rgba, (tw, th), interpolation=cv2.INTER_AREA))
-    img = QImage(small.data, tw, th, tw * 4, QImage.Format.Format_RGBA8888).copy()
+    img = to_qimage(small)
     pm = QPixmap(size, size)
     pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)
@@ -168,12 +173,12 @@ class LayersModel(QAbstractItemModel):
         col = index.column()
         if col == COL_VISIBLE:
             if role == Qt.ItemDataRole.DecorationRole:
-                return icon("eye" if layer.visible else "eye_off")
+                return icon("eye" if layer.visible else "eye_off").pixmap(18, 18)
             if role == Qt.ItemDataRole.ToolTipRole:
                 return "Hide layer" if layer.visible else "Show layer"
         elif col == COL_LOCK:
             if role == Qt.ItemDataRole.DecorationRole:
-                return icon("lock" if layer.locked else "unlock")
+                return icon("lock" if layer.locked else "unlock").pixmap(18, 18)
             if role == Qt.ItemDataRole.ToolTipRole:
                 return "Unlock layer" if layer.locked else "Lock layer"
         else:

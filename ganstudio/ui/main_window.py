@@ -112,6 +112,10 @@ class MainWindow(WindowCommands, QMainWindow):
                          [200, 420, 160], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["layers"]], [300], Qt.Orientation.Horizontal)
         self.tools.tool_changed.connect(self._tool_changed)
+        if self.panels_menu is not None:
+            self.panels_menu.addSeparator()
+            self.panels_menu.addAction(self.main_toolbar.toggleViewAction())
+            self.panels_menu.addAction(self.tools_toolbar.toggleViewAction())
 
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setInterval(10_000)
@@ -125,7 +129,7 @@ class MainWindow(WindowCommands, QMainWindow):
             self._install_task_uis()
         self._tab_changed(-1)
         if check_recovery:
-            QTimer.singleShot(0, self.offer_recovery)
+            QTimer.singleShot(0, self, self.offer_recovery)
 
     # == window API for task UIs (docs/UI.md) =========================================================
     @property
@@ -390,6 +394,8 @@ class MainWindow(WindowCommands, QMainWindow):
                 self.tabs.setTabToolTip(i, str(s.doc.path or s.doc.name))
         self._sync_compare()
         self._update_actions()
+        if self.tools.current is not None and self.tools.current.name == "label":
+            self.tool_options.refresh()  # the class palette of the (new) active label layer
 
     def _update_actions(self) -> None:
         actions_mod.update(self)
@@ -414,6 +420,12 @@ class MainWindow(WindowCommands, QMainWindow):
         state = s.value("window/state")
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)
+        else:  # first start: most of the screen
+            screen = self.screen()
+            if screen is not None:
+                avail = screen.availableGeometry()
+                self.resize(int(avail.width() * 0.92), int(avail.height() * 0.92))
+                self.setWindowState(Qt.WindowState.WindowMaximized)
         if isinstance(state, QByteArray):
             self.restoreState(state)
 

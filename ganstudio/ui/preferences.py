@@ -51,8 +51,8 @@ class Preferences:
     def task_context(self) -> TaskContext:
         """A fresh TaskContext (own cancel token) for one job."""
         ctx = TaskContext(device=self.device, tile_size=int(self.tile_size))
-        if self.cache_dir:
-            ctx.store = None  # the model store reads GANSTUDIO_CACHE; see apply_environment()
+        # Memory bound for tasks that size their tiles from it (0 = no limit).
+        ctx.memory_limit_mb = int(self.job_memory_mb)  # type: ignore[attr-defined]
         return ctx
 
     def apply_environment(self) -> None:

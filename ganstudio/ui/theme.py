@@ -45,4 +45,4 @@ def apply_dark_theme(app: QApplication) -> None:
     app.setPalette(p)
     qss = paths.RESOURCES / "theme" / "dark.qss"
     if qss.exists():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("%ICONS%", ICONS.as_posix()))

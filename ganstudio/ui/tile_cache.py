@@ -8,6 +8,7 @@ tiles dirty (no re-render yet); the canvas re-renders only the dirty part of the
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -20,6 +21,7 @@ from ganstudio.core.geometry import Rect
 log = logging.getLogger(__name__)
 TILE = 256
 MAX_LEVEL = 7
+BAND_PIXELS = 1 << 18  # document pixels composited per step (a few ms)
 
 
 def premultiply(rgba: np.ndarray) -> np.ndarray:
@@ -31,15 +33,36 @@ def premultiply(rgba: np.ndarray) -> np.ndarray:
     return out
 
 
+def qimage_array(width: int, height: int,
+                 fmt: QImage.Format = QImage.Format.Format_RGBA8888_Premultiplied
+                 ) -> tuple[QImage, np.ndarray]:
+    """A QImage that owns its pixels and a writable HxWx4 numpy view of them.
+
+    (Never wrap a numpy buffer with QImage(data, ...): the QImage must own its memory, or the
+    Python buffer's lifetime / reference count is at the mercy of the binding.)
+    """
+    img = QImage(max(1, width), max(1, height), fmt)
+    view = np.frombuffer(img.bits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    arr = view[:, : img.width() * 4].reshape(img.height(), img.width(), 4)
+    return img, arr
+
+
+def to_qimage(rgba: np.ndarray, fmt: QImage.Format = QImage.Format.Format_RGBA8888) -> QImage:
+    """A copy of an HxWx4 uint8 array as a QImage."""
+    h, w = rgba.shape[:2]
+    img, arr = qimage_array(w, h, fmt)
+    arr[...] = rgba
+    return img
+
+
 class Tile:
     __slots__ = ("array", "image", "dirty", "rect")
 
-    def __init__(self, array: np.ndarray, rect: Rect) -> None:
-        self.array = array
+    def __init__(self, width: int, height: int, rect: Rect) -> None:
+        self.image, self.array = qimage_array(width, height)
+        self.array[...] = 0
         self.rect = rect          # document rect this tile covers
         self.dirty: Rect | None = None
-        h, w = array.shape[:2]
-        self.image = QImage(array.data, w, h, w * 4, QImage.Format.Format_RGBA8888_Premultiplied)
 
     @property
     def nbytes(self) -> int:
@@ -108,20 +131,28 @@ class TileCache:
         t = self._tiles.get((variant, level, tx, ty))
         return t is not None and t.dirty is None
 
-    def get(self, variant: str, level: int, tx: int, ty: int) -> Tile:
-        """The tile, rendered (or its dirty part re-rendered) now."""
+    def get(self, variant: str, level: int, tx: int, ty: int, deadline: float | None = None) -> Tile:
+        """The tile, rendered (or its dirty part re-rendered) now.
+
+        With a ``deadline`` (time.perf_counter() value) the work is done in row bands of about
+        BAND_PIXELS document pixels and stops at the first band that ends after the deadline: the
+        tile is then returned still ``dirty`` (partly refreshed) and the caller paints again later.
+        At least one band is always done, so every call makes progress.
+        """
         key = (variant, level, tx, ty)
         t = self._tiles.get(key)
         if t is None:
             rect = self.tile_doc_rect(level, tx, ty).intersect(self.bounds)
-            t = Tile(self._render(rect, level, variant), rect)
+            s = 1 << level
+            t = Tile(-(-rect.w // s), -(-rect.h // s), rect)
+            t.dirty = rect
             self._tiles[key] = t
             self._bytes += t.nbytes
             self._evict()
         else:
             self._tiles.move_to_end(key)
-            if t.dirty is not None:
-                self._refresh(t, level, variant)
+        if t.dirty is not None:
+            self._refresh(t, level, variant, deadline)
         return t
 
     def _evict(self) -> None:
@@ -138,8 +169,8 @@ class TileCache:
             pm = cv2.resize(pm, (w, h), interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(pm)
 
-    def _refresh(self, t: Tile, level: int, variant: str) -> None:
-        d, t.dirty = t.dirty, None
+    def _refresh(self, t: Tile, level: int, variant: str, deadline: float | None = None) -> None:
+        d = t.dirty
         assert d is not None
         s = 1 << level
         r = t.rect
@@ -148,11 +179,24 @@ class TileCache:
         y0 = r.y + ((d.y - r.y) // s) * s
         x1 = min(r.right, r.x + -(-(d.right - r.x) // s) * s)
         y1 = min(r.bottom, r.y + -(-(d.bottom - r.y) // s) * s)
-        sub = Rect.from_corners(x0, y0, x1, y1)
-        if sub.is_empty():
+        if x1 <= x0 or y1 <= y0:
+            t.dirty = None
             return
-        part = self._render(sub, level, variant)
-        ox, oy = (x0 - r.x) // s, (y0 - r.y) // s
-        h = min(part.shape[0], t.array.shape[0] - oy)
-        w = min(part.shape[1], t.array.shape[1] - ox)
-        t.array[oy:oy + h, ox:ox + w] = part[:h, :w]
+        rows = max(s, (BAND_PIXELS // max(1, x1 - x0)) // s * s)
+        y = y0
+        while y < y1:
+            y_end = min(y1, y + rows)
+            sub = Rect.from_corners(x0, y, x1, y_end)
+            part = self._render(sub, level, variant)
+            ox, oy = (x0 - r.x) // s, (y - r.y) // s
+            h = min(part.shape[0], t.array.shape[0] - oy)
+            w = min(part.shape[1], t.array.shape[1] - ox)
+            t.array[oy:oy + h, ox:ox + w] = part[:h, :w]
+            y = y_end
+            if deadline is not None and y < y1 and time.perf_counter() > deadline:
+                break
+        if y >= y1:
+            t.dirty = None
+        else:  # what is left of the dirty rect: the rows below y (plus any part outside x0..x1)
+            rest = Rect.from_corners(d.x, y, d.right, d.bottom)
+            t.dirty = rest if not rest.is_empty() else None

@@ -114,7 +114,7 @@ class ToolOptions(QWidget):
         name = tool.name if tool else ""
         self.title.setText(tool.title if tool else "")
         show = {
-            "size": name in PAINT, "hardness": name in PAINT, "opacity": name in PAINT - {"label"},
+            "size": name in PAINT, "hardness": name in PAINT - {"label"}, "opacity": name in PAINT - {"label"},
             "color": name in {"brush", "picker"}, "mask_erase": name == "mask",
             "clear_mask": name == "mask", "edit_mask": name in {"brush", "eraser"},
             "palette": name == "label", "mode": name in SELECT, "feather": name in SELECT,

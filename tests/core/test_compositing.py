@@ -208,3 +208,22 @@ def test_banded_full_composite_equals_rects(rng, monkeypatch) -> None:
 def test_invalid_dtype() -> None:
     with pytest.raises(ValueError):
         composite(Document(2, 2), dtype=np.float32)
+
+
+def test_dirty_rect_of_24mp_document_allocates_only_rect_memory() -> None:
+    import tracemalloc
+
+    doc = Document(6000, 4000)
+    for i, mode in enumerate([BlendMode.NORMAL, BlendMode.MULTIPLY, BlendMode.SOFT_LIGHT]):
+        px = np.zeros((4000, 6000, 4), np.uint8)   # calloc: only the pages written get memory
+        px[900:1600, 1900:2600] = (50 * i, 90, 200, 128 + 60 * i)
+        doc.add_layer(RasterLayer(f"l{i}", px, blend_mode=mode))
+    composite(doc, Rect(0, 0, 8, 8))
+    tracemalloc.start()
+    try:
+        out = composite(doc, Rect(2000, 1000, 512, 512))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (512, 512, 4)
+    assert peak < 80 * 512 * 512       # float32 planes of the rect only (one canvas plane: 96 MB)

@@ -249,3 +249,17 @@ def test_fill_without_selection_fills_layer_and_label_layers() -> None:
     lab.locked = True
     with pytest.raises(PermissionError):
         ops.fill_selection(doc, lab, 5)
+
+
+def test_merge_label_layer_down_gives_raster() -> None:
+    doc = Document(4, 2)
+    pal = [LabelClass(1, "a", (9, 8, 7))]
+    lab = doc.add_layer(LabelLayer("lab", np.array([[0, 1, 1, 0], [1, 0, 0, 1]], np.uint8), pal))
+    top = doc.add_layer(RasterLayer.blank("top", 1, 1, fill=(255, 255, 255, 255), offset=(0, 0)))
+    merged = ops.merge_down(doc, top)
+    assert isinstance(merged, RasterLayer) and merged.name == "lab"
+    assert merged.pixels[:, :, 3].tolist() == [[255, 255, 255, 0], [255, 0, 0, 255]]
+    assert merged.pixels[0, 0].tolist() == [255, 255, 255, 255]
+    assert merged.pixels[0, 1].tolist() == [9, 8, 7, 255]
+    doc.history.undo()
+    assert doc.layers == [lab, top]

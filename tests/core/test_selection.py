@@ -116,3 +116,28 @@ def test_selection_event_emitted() -> None:
     doc.events.selection.connect(seen.append)
     sel.select_rect(doc, Rect(1, 1, 2, 2))
     assert seen and isinstance(seen[-1], Rect)
+
+
+def test_selection_change_stores_only_changed_tiles() -> None:
+    doc = Document(2000, 1500)
+    sel.select_rect(doc, Rect(100, 100, 1500, 1000))
+    first = doc.selection.copy()
+    rects = []
+    doc.events.selection.connect(rects.append)
+    sel.select_ellipse(doc, Rect(1700, 1200, 50, 40), mode="add")
+    assert rects[-1].intersect(Rect(1700, 1200, 50, 40)) == rects[-1]
+    assert doc.history._undo[-1].nbytes <= 2 * 50 * 40      # the changed box only
+    added = doc.selection.copy()
+    doc.history.undo()
+    assert np.array_equal(doc.selection, first)
+    doc.history.redo()
+    assert np.array_equal(doc.selection, added)
+    sel.select_none(doc)
+    doc.history.undo()
+    assert np.array_equal(doc.selection, added)
+    for _ in range(3):
+        doc.history.undo()
+    assert doc.selection is None
+    for _ in range(2):
+        doc.history.redo()
+    assert np.array_equal(doc.selection, added)

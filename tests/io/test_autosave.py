@@ -40,7 +40,7 @@ def _dead_pid() -> int:
 
 def test_saves_only_when_modified_and_due(tmp_path: Path) -> None:
     doc = _doc()
-    saver = Autosaver(doc, tmp_path, interval_s=60)
+    saver = Autosaver(doc, tmp_path, interval_s=60, background=False)
     t0 = saver.last_save
     assert not saver.maybe_save(t0 + 120)          # nothing changed
     assert not list(tmp_path.iterdir())
@@ -66,7 +66,7 @@ def test_saves_only_when_modified_and_due(tmp_path: Path) -> None:
 def test_default_recovery_dir_from_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GANSTUDIO_DATA", str(tmp_path / "data"))
     doc = _doc()
-    saver = Autosaver(doc, interval_s=0)
+    saver = Autosaver(doc, interval_s=0, background=False)
     assert saver.recovery_dir == paths.recovery_dir() == tmp_path / "data" / "recovery"
     _paint(doc, 1)
     assert saver.maybe_save()
@@ -81,7 +81,7 @@ def test_crash_recovery(tmp_path: Path, rgba8: np.ndarray) -> None:
     export_image(rgba8, original)
     doc = open_image(original)
     rec_dir = tmp_path / "recovery"
-    saver = Autosaver(doc, rec_dir, interval_s=0)
+    saver = Autosaver(doc, rec_dir, interval_s=0, background=False)
     with doc.edit_pixels(doc.layers[0], Rect(0, 0, 2, 2)) as px:
         px[:2, :2] = (1, 2, 3, 4)
     assert saver.maybe_save()
@@ -105,7 +105,7 @@ def test_crash_recovery(tmp_path: Path, rgba8: np.ndarray) -> None:
 
 def test_untitled_document_recovered_without_path(tmp_path: Path) -> None:
     doc = _doc()
-    saver = Autosaver(doc, tmp_path, interval_s=0)
+    saver = Autosaver(doc, tmp_path, interval_s=0, background=False)
     _paint(doc, 9)
     assert saver.save_now()
     side = json.loads(saver.json_path.read_text())
@@ -119,7 +119,7 @@ def test_untitled_document_recovered_without_path(tmp_path: Path) -> None:
 
 def test_user_save_and_clean_close_remove_files(tmp_path: Path) -> None:
     doc = _doc()
-    saver = Autosaver(doc, tmp_path / "rec", interval_s=0)
+    saver = Autosaver(doc, tmp_path / "rec", interval_s=0, background=False)
     _paint(doc, 5)
     assert saver.maybe_save()
     doc.mark_modified(False)                      # the user saved the document
@@ -137,7 +137,7 @@ def test_failure_is_reported_not_raised(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     doc = _doc()
-    saver = Autosaver(doc, blocker, interval_s=0)
+    saver = Autosaver(doc, blocker, interval_s=0, background=False)
     _paint(doc, 3)
     assert not saver.maybe_save()
     assert isinstance(saver.last_error, OSError)
@@ -149,3 +149,20 @@ def test_broken_sidecars_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "orphan.json").write_text(json.dumps({"pid": _dead_pid(), "ora": "gone.ora"}))
     assert find_recoverable(tmp_path) == []
     assert find_recoverable(tmp_path / "does-not-exist") == []
+
+
+def test_background_autosave_uses_a_snapshot(tmp_path: Path) -> None:
+    doc = _doc()
+    saver = Autosaver(doc, tmp_path, interval_s=0)  # background=True: the UI's default
+    _paint(doc, 50)
+    assert saver.maybe_save()
+    _paint(doc, 60)                               # the user keeps painting while it writes
+    saver.wait(30)
+    assert not saver.busy and saver.saves == 1 and saver.last_error is None
+    from ganstudio.core.io import load_ora
+
+    saved = load_ora(saver.ora_path)
+    assert saved.layers[0].pixels[0, 0, 0] == 50  # the state at the time of maybe_save
+    assert saver.pending                          # the newer change is due next time
+    saver.close()
+    assert not list(tmp_path.iterdir())

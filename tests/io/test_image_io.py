@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from iohelpers import exif_dict, make_exif, png_bomb
+from iohelpers import cmyk_icc_profile, exif_dict, make_exif, png_bomb
 from PIL import Image, ImageOps
 
 from ganstudio.core.document import Document
@@ -95,6 +95,15 @@ def test_jpeg_flattens_alpha_on_white(tmp_path: Path) -> None:
     assert px.shape[2] == 3
     assert (px[12:, :, :] > 245).all()
     assert px[2, 2, 0] > 230 and px[2, 2, 1] < 30
+
+
+def test_bmp_flattens_alpha_with_note(tmp_path: Path) -> None:
+    a = np.zeros((4, 4, 4), np.uint8)
+    a[:2] = (0, 255, 0, 255)
+    notes = export_image(a, tmp_path / "f.bmp")
+    assert any("flattened" in n for n in notes)
+    px, _, _ = read_image_array(tmp_path / "f.bmp")
+    assert tuple(px[0, 0]) == (0, 255, 0) and tuple(px[3, 3]) == (255, 255, 255)
 
 
 def test_16bit_to_8bit_format_reduces_with_note(tmp_path: Path, rgba16: np.ndarray) -> None:
@@ -213,6 +222,15 @@ def test_cmyk_converted_to_rgb(tmp_path: Path, srgb_icc: bytes) -> None:
         assert px.shape == (4, 8, 4) and px.dtype == np.uint8
         assert px[0, 0, 0] > 230 and px[0, 0, 1] < 25 and px[0, 0, 2] < 25
         assert any("CMYK" in n for n in doc.metadata["import_notes"])
+    # with its ICC profile: converted through it (this profile swaps red and blue), sRGB kept
+    im.save(tmp_path / "cmyk-icc.jpg", quality=100, icc_profile=cmyk_icc_profile())
+    im.save(tmp_path / "cmyk-icc.tif", icc_profile=cmyk_icc_profile())
+    for name in ("cmyk-icc.jpg", "cmyk-icc.tif"):
+        doc = open_image(tmp_path / name)
+        r, g, b, a = (int(v) for v in doc.layers[0].pixels[0, 0])
+        assert b > 220 and r < 40 and g < 40 and a == 255, (r, g, b)
+        assert any("ICC" in n for n in doc.metadata["import_notes"])
+        assert b"sRGB" in doc.icc_profile or b"RGB " in doc.icc_profile[:24]
     # an ICC profile that does not fit CMYK: falls back to the plain conversion with a note
     im.save(tmp_path / "cmyk-badicc.jpg", icc_profile=srgb_icc)
     doc = open_image(tmp_path / "cmyk-badicc.jpg")
@@ -264,6 +282,18 @@ def test_grey_modes(tmp_path: Path) -> None:
         assert tuple(px[0, 0]) == (0, 0, 0, 255)
 
 
+def test_float_tiff_becomes_16bit(tmp_path: Path, srgb_icc: bytes) -> None:
+    import tifffile
+
+    hdr = np.linspace(0, 1, 4 * 6 * 3, dtype=np.float32).reshape(4, 6, 3)
+    tifffile.imwrite(tmp_path / "hdr.tif", hdr, photometric="rgb", iccprofile=srgb_icc)
+    doc = open_image(tmp_path / "hdr.tif")
+    px = doc.layers[0].pixels
+    assert px.dtype == np.uint16 and px.shape == (4, 6, 4)
+    np.testing.assert_allclose(px[:, :, :3] / 65535.0, hdr, atol=1e-4)
+    assert doc.icc_profile == srgb_icc
+
+
 def test_wrong_extension_detected_by_content(tmp_path: Path, rgba8: np.ndarray) -> None:
     export_image(rgba8, tmp_path / "real.png")
     fake = tmp_path / "actually-png.jpg"
@@ -283,6 +313,10 @@ def test_open_image_document_state(tmp_path: Path, rgba8: np.ndarray) -> None:
     assert doc.path == tmp_path / "holiday.png"
     assert not doc.modified and not doc.history.can_undo()
     assert doc.active_layer is doc.layers[0]
+    for name in ("holiday.png", "rgb.jpg", "rgb.png", "grey.png"):
+        if name != "holiday.png":
+            export_image(rgba8[:, :, 0] if name == "grey.png" else rgba8[:, :, :3], tmp_path / name)
+        assert open_image(tmp_path / name).layers[0].pixels.flags.writeable  # the UI paints on it
 
 
 def test_export_document_composite_and_active_layer(tmp_path: Path) -> None:

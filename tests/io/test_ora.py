@@ -328,6 +328,28 @@ def test_zip_bomb_declared_sizes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         load_ora(path)
 
 
+def test_total_layer_pixels_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "many.ora"
+    stack = ("<image w='4' h='4'><stack>"
+             + "".join(f"<layer name='l{i}' src='data/l.png'/>" for i in range(5)) + "</stack></image>")
+    _write_zip(path, {"stack.xml": stack.encode(), "data/l.png": _png(np.zeros((4, 4, 4), np.uint8))})
+    monkeypatch.setattr(ora_mod, "MAX_TOTAL_PIXELS", 60)
+    with pytest.raises(ProjectFileError, match=r"many\.ora.*add up.*allow_huge=True"):
+        load_ora(path)
+    assert len(load_ora(path, allow_huge=True).layers) == 5
+
+
+def test_non_ascii_project_path(tmp_path: Path) -> None:
+    doc = Document(5, 5)
+    doc.add_layer(RasterLayer.blank("ü", 5, 5, fill=(1, 2, 3, 4)))
+    path = tmp_path / "mes projets ★" / "проект 1.ora"
+    path.parent.mkdir()
+    save_ora(doc, path)
+    back = load_ora(path)
+    assert back.layers[0].name == "ü" and tuple(back.layers[0].pixels[0, 0]) == (1, 2, 3, 4)
+    np.testing.assert_array_equal(ora_mod.read_merged_image(path), composite(doc))
+
+
 def test_png_bomb_inside_ora(tmp_path: Path) -> None:
     path = tmp_path / "pngbomb.ora"
     _one_layer(path, "data/big.png", {"data/big.png": png_bomb(90_000, 90_000)})

@@ -7,7 +7,6 @@ The UI opens anything with :func:`open_document` (projects and images alike), sa
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .atomic import atomic_write

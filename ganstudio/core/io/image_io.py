@@ -189,17 +189,13 @@ _TIFF_EXIF_TAGS = {270, 271, 272, 274, 282, 283, 296, 305, 306, 315, 33432, 0x87
 def _exif_from_tiff(im: Image.Image) -> bytes | None:
     try:
         src = im.getexif()
-        out = Image.Exif()
+        exif = Image.Exif()
         for tag in _TIFF_EXIF_TAGS:
             if tag in src:
-                out[tag] = src.get_ifd(tag) if tag in (0x8769, 0x8825) else src[tag]
-        out = {k: v for k, v in out.items() if v not in ({}, None)}
-        if not out:
-            return None
-        exif = Image.Exif()
-        for k, v in out.items():
-            exif[k] = v
-        return normalize_exif(exif.tobytes())
+                value = src.get_ifd(tag) if tag in (0x8769, 0x8825) else src[tag]
+                if value not in ({}, None):
+                    exif[tag] = value
+        return normalize_exif(exif.tobytes()) if len(exif) else None
     except Exception:  # noqa: BLE001 - metadata is best effort, pixels matter
         return None
 
@@ -228,6 +224,10 @@ def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
 
 def _to_rgba(arr: np.ndarray) -> tuple[np.ndarray, bool]:
     """HxW / HxWx1..4 -> HxWx4 (same dtype) and whether a real alpha channel was present."""
+    if arr.ndim == 3 and arr.shape[2] == 3:  # the common case, fast path (alpha = max value)
+        return cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2RGBA), False
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        return np.require(arr, requirements=["C", "W"]), True  # Pillow arrays are read-only
     if arr.ndim == 2:
         arr = arr[:, :, None]
     channels = arr.shape[2]
@@ -357,6 +357,8 @@ def decode_image(data: bytes, path: str | os.PathLike[str] | None = None, *, all
             im = Image.open(io.BytesIO(data))
             width, height = im.size
     except _DECODE_ERRORS as exc:
+        if fmt == "TIFF":  # e.g. float RGB (HDR exports): Pillow has no mode for it
+            return _decode_tiff_fallback(data, path, allow_huge, max_pixels, exc)
         raise CorruptFileError(f"{_show(path)} is damaged or not a valid {fmt} file ({exc}).",
                                path) from exc
     check_pixel_limit(width, height, path, allow_huge=allow_huge, max_pixels=max_pixels)
@@ -392,7 +394,10 @@ def decode_image(data: bytes, path: str | os.PathLike[str] | None = None, *, all
             arr, pre_oriented = _decode_16bit(data, fmt, path)
             has_alpha = arr.ndim == 3 and arr.shape[2] in (2, 4)
         else:
-            with _no_pillow_bomb_check():
+            if width * height > (Image.MAX_IMAGE_PIXELS or width * height):
+                with _no_pillow_bomb_check():  # some plugins check again while loading
+                    im.load()
+            else:
                 im.load()
             arr, has_alpha, icc = _pillow_to_array(im, fmt, icc, notes)
     except ImageFileError:
@@ -412,6 +417,32 @@ def decode_image(data: bytes, path: str | os.PathLike[str] | None = None, *, all
         exif = exif_with_orientation(exif, 1)
         notes.append(f"EXIF orientation {orientation} applied")
     return DecodedImage(rgba, fmt, icc, exif, has_alpha, dpi, orientation, notes)
+
+
+def _decode_tiff_fallback(data: bytes, path: Any, allow_huge: bool, max_pixels: int | None,
+                          pillow_error: Exception) -> DecodedImage:
+    """TIFFs Pillow cannot open (float / 32-bit RGB ...): header via tifffile, pixels via OpenCV
+    or tifffile, kept as 16-bit."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tf:
+            page = tf.pages[0]
+            height, width = int(page.imagelength), int(page.imagewidth)
+            icc = page.tags[34675].value if 34675 in page.tags else None
+            orientation = int(page.tags[274].value) if 274 in page.tags else 1
+    except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged file
+        raise CorruptFileError(f"{_show(path)} is damaged or not a valid TIFF file "
+                               f"({pillow_error}; {exc}).", path) from exc
+    check_pixel_limit(width, height, path, allow_huge=allow_huge, max_pixels=max_pixels)
+    arr, pre_oriented = _decode_16bit(data, "TIFF", path)
+    rgba, has_alpha = _to_rgba(arr)
+    notes = ["high-bit-depth TIFF converted to 16-bit"]
+    if orientation != 1 and not pre_oriented and 1 <= orientation <= 8:
+        rgba = _apply_orientation(rgba, orientation)
+        notes.append(f"EXIF orientation {orientation} applied")
+    return DecodedImage(rgba, "TIFF", bytes(icc) if icc else None, None, has_alpha, None,
+                        orientation, notes)
 
 
 def _read_file(path: str | os.PathLike[str]) -> bytes:
@@ -576,10 +607,10 @@ def encode_image(arr: np.ndarray, fmt: str, *, quality: int = 92, lossless: bool
     if arr.dtype == np.uint16:
         arr = to_8bit(arr)
         notes.append(f"16-bit pixels reduced to 8-bit ({fmt} is 8-bit)")
-    if fmt == "JPEG" and has_alpha:
+    if fmt in ("JPEG", "BMP") and has_alpha:
         arr = _flatten_on(arr, background)
         has_alpha = False
-        notes.append("JPEG has no transparency: flattened on the background colour")
+        notes.append(f"{fmt} has no (portable) transparency: flattened on the background colour")
     im = Image.fromarray(np.ascontiguousarray(arr), "RGBA" if arr.shape[2] == 4 else "RGB")
     params: dict[str, Any] = {}
     if icc:

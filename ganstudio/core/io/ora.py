@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_write
-from .errors import ImageFileError, ProjectFileError, _show, save_error
+from .errors import ImageFileError, ImageTooLargeError, ProjectFileError, _show, save_error
 from .image_io import check_pixel_limit, decode_image, to_8bit
 from .pngchunks import decode_png_array, encode_png, png_header
 
@@ -52,6 +52,9 @@ MAX_XML_BYTES = 16 * 1024 * 1024
 MAX_MEMBER_BYTES = 2 * 1024 ** 3
 MAX_TOTAL_BYTES = 8 * 1024 ** 3
 MAX_MEMBERS = 10_000
+#: all layer images of one project together (PNG layers can compress ~1000:1, so declared sizes
+#: alone do not bound memory); about 16 GB of RGBA8
+MAX_TOTAL_PIXELS = 4_000_000_000
 THUMBNAIL_SIZE = 256
 
 _BLEND_TO_ORA = {
@@ -90,11 +93,12 @@ def _masked(rgba: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def save_ora(doc: Document, path: str | os.PathLike[str], *, compress_level: int = 3,
+def save_ora(doc: Document, path: str | os.PathLike[str], *, compress_level: int = 1,
              thumbnail: bool = True, workers: int | None = None, mark_saved: bool = True) -> None:
     """Write ``doc`` as an OpenRaster project, atomically.
 
-    compress_level: PNG zlib level (0..9; 1-3 are fast, autosave uses 1). ``workers``: threads that
+    compress_level: PNG zlib level (0..9; default 1: ~2.5x faster than 3-6 on photos, ~5% larger).
+    ``workers``: threads that
     encode PNGs in parallel (default: up to 4). ``mark_saved``: set ``doc.path`` to ``path`` and clear
     ``doc.modified`` (False for autosave copies). Raises FileSaveError (old file kept).
     """
@@ -243,6 +247,7 @@ class _Archive:
         if len(infos) > MAX_MEMBERS:
             raise ProjectFileError(f"{_show(path)} has {len(infos)} files inside: too many.", path)
         self.members: dict[str, zipfile.ZipInfo] = {}
+        self.total_pixels = 0
         total = 0
         for info in infos:
             name = _safe_name(info.filename, path)
@@ -284,6 +289,13 @@ class _Archive:
             if header is not None:
                 check_pixel_limit(header[0], header[1], self.path, allow_huge=self.allow_huge,
                                   max_pixels=self.max_pixels)
+                self.total_pixels += header[0] * header[1]
+                if self.total_pixels > MAX_TOTAL_PIXELS and not self.allow_huge:
+                    raise ProjectFileError(
+                        f"{_show(self.path)}: its layers add up to more than "
+                        f"{MAX_TOTAL_PIXELS / 1e9:.0f} gigapixels, which would not fit in memory "
+                        "(possible decompression bomb). If you trust this file, open it with "
+                        "allow_huge=True.", self.path)
                 arr = decode_png_array(data)
                 if arr is not None and arr.shape[:2] == (header[1], header[0]):
                     return arr
@@ -291,7 +303,7 @@ class _Archive:
                                max_pixels=self.max_pixels)
             return dec.pixels
         except ImageFileError as exc:
-            if type(exc).__name__ == "ImageTooLargeError":
+            if isinstance(exc, (ImageTooLargeError, ProjectFileError)):
                 raise
             raise ProjectFileError(f"{_show(self.path)} is damaged: {what} “{name}” is not a "
                                    f"readable image ({exc}).", self.path) from exc

@@ -82,8 +82,12 @@ def encode_png(array: np.ndarray, *, level: int = 6, icc: bytes | None = None,
             array = array[:, :, 0]
         else:
             raise ValueError(f"cannot write {array.shape[2]} channels to PNG")
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(array),
-                           [cv2.IMWRITE_PNG_COMPRESSION, int(np.clip(level, 0, 9))])
+    level = int(np.clip(level, 0, 9))
+    params = [cv2.IMWRITE_PNG_COMPRESSION, level]
+    if level <= 3 and hasattr(cv2, "IMWRITE_PNG_FILTER"):
+        # fast levels: the SUB filter alone is ~2x faster than libpng's adaptive choice, ~2% larger
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(array), params)
     if not ok:
         raise ValueError("OpenCV could not encode the PNG")
     return insert_chunks(buf.tobytes(), metadata_chunks(icc, exif, dpi))

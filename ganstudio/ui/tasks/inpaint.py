@@ -1,0 +1,202 @@
+"""Filters/AI > Remove: inpaint the painted AI mask (or the selection) in one click.
+
+* "Remove" (Shift+Backspace) runs ``ganstudio.tasks.inpaint`` with the options of the Inpaint
+  panel (model: built-in / LaMa when installed / OpenCV Telea or NS; strategy crop / resize /
+  original; margin, resize limit, grow, feather) as a job on a worker thread.
+* The result lands as a new layer cropped to the changed area and placed over it; its alpha is the
+  feathered composite weight, so hiding the layer shows "before" and showing it "after". Adding
+  the layer and clearing the AI mask are one undo step. An empty mask shows a message instead.
+
+torch is never imported here (the task imports it on the worker thread).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from ganstudio.core.geometry import Rect
+from ganstudio.jobs.runner import add_result_layer, gather_inputs
+from ganstudio.tasks import inpaint as inpaint_task
+from ganstudio.tasks.base import Result
+from ganstudio.tasks.inpaint import InpaintRequest
+
+if TYPE_CHECKING:
+    from ganstudio.jobs import Job
+
+    from ..main_window import MainWindow
+
+TITLE = "Remove"
+SHORTCUT = "Shift+Backspace"
+
+
+class InpaintPanel(QWidget):
+    """Options of the Remove tool (model, strategy, margins) + the Remove button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        hint = QLabel("Paint over what to remove with the mask brush (or select it), then Remove "
+                      f"({SHORTCUT}).")
+        hint.setWordWrap(True)
+        lay.addWidget(hint)
+        form = QFormLayout()
+        lay.addLayout(form)
+        self.model = QComboBox()
+        self.model.setObjectName("inpaint_model")
+        self.strategy = QComboBox()
+        self.strategy.setObjectName("inpaint_strategy")
+        for label, key in (("Crop around each region", "crop"), ("Resize (huge images)", "resize"),
+                           ("Original size", "original")):
+            self.strategy.addItem(label, key)
+        self.margin = self._spin(0, 1024, 128, " px")
+        self.resize_limit = self._spin(256, 8192, 1280, " px")
+        self.dilate = self._spin(0, 64, 2, " px")
+        self.feather = self._spin(0, 64, 4, " px")
+        form.addRow("Model", self.model)
+        form.addRow("Strategy", self.strategy)
+        form.addRow("Crop margin", self.margin)
+        form.addRow("Resize limit", self.resize_limit)
+        form.addRow("Grow mask by", self.dilate)
+        form.addRow("Feather", self.feather)
+        self.button = QPushButton("Remove")
+        self.button.setObjectName("inpaint_remove")
+        lay.addWidget(self.button)
+        lay.addStretch(1)
+        self.refresh_models()
+
+    @staticmethod
+    def _spin(lo: int, hi: int, value: int, suffix: str) -> QSpinBox:
+        s = QSpinBox()
+        s.setRange(lo, hi)
+        s.setValue(value)
+        s.setSuffix(suffix)
+        return s
+
+    def refresh_models(self) -> None:
+        current = self.model.currentData()
+        self.model.clear()
+        for c in inpaint_task.model_choices():
+            label = c["name"] if c["installed"] else f"{c['name']} (not installed)"
+            self.model.addItem(label, c["id"])
+            if not c["installed"]:
+                item = self.model.model().item(self.model.count() - 1)  # type: ignore[attr-defined]
+                if item is not None:
+                    item.setEnabled(False)
+        idx = self.model.findData(current) if current else 0
+        self.model.setCurrentIndex(max(0, idx))
+
+    def request(self) -> InpaintRequest:
+        return InpaintRequest(model_id=self.model.currentData() or inpaint_task.BUILTIN_ID,
+                              strategy=self.strategy.currentData(), crop_margin=self.margin.value(),
+                              resize_limit=self.resize_limit.value(), dilate=self.dilate.value(),
+                              feather=self.feather.value())
+
+
+def layer_result(result: Result, mask: np.ndarray, request: InpaintRequest) -> tuple[Result, Rect] | None:
+    """The result cropped to the changed area, alpha = composite weight (x the image's alpha).
+
+    Returns (result, rect relative to the task's region) or None when nothing changed."""
+    box = result.info.get("bbox")
+    if not box:
+        return None
+    x0, y0, x1, y1 = (int(v) for v in box)
+    img = np.asarray(result.image)
+    if img.ndim == 2:
+        img = img[..., None]
+    crop = img[y0:y1, x0:x1]
+    maxv = 65535 if crop.dtype == np.uint16 else 255
+    weight = inpaint_task.composite_weight(mask, request)[y0:y1, x0:x1]
+    rgb = np.repeat(crop, 3, axis=2) if crop.shape[2] == 1 else crop[..., :3]
+    alpha = weight * (crop[..., 3].astype(np.float32) / maxv if crop.shape[2] == 4 else 1.0)
+    a = np.rint(alpha * maxv).astype(crop.dtype)[..., None]
+    rgba = np.ascontiguousarray(np.concatenate([rgb, a], axis=2))
+    info = dict(result.info)
+    return Result(image=rgba, name=result.name, info=info), Rect(x0, y0, x1 - x0, y1 - y0)
+
+
+def start(window: MainWindow, request: InpaintRequest) -> Job | None:
+    doc = window.document
+    if doc is None:
+        return None
+    mask = window.task_mask()
+    if mask is None or not np.any(np.asarray(mask) > 127):
+        window.show_error(TITLE, "Paint over what to remove with the mask brush (M), or select it, "
+                                 "then click Remove.")
+        return None
+    used_ai_mask = getattr(doc, "ai_mask", None) is not None and bool(np.any(doc.ai_mask))
+    region = None
+    if request.strategy == "crop":
+        from ganstudio.core.selection import mask_bounds
+
+        bounds = mask_bounds(mask)
+        if bounds is not None:
+            grow = request.crop_margin + request.dilate + request.feather
+            region = bounds.expanded(grow).intersect(doc.bounds)
+    inputs, rect = gather_inputs(doc, source="composite", region=region, mask=mask)
+    task_mask = inputs.mask
+
+    def apply(d: Any, result: Result) -> None:
+        if result.info.get("noop"):
+            window.status_message(result.info.get("message", "Nothing to remove"))
+            return
+        placed = layer_result(result, task_mask, request)
+        if placed is None:
+            window.status_message("Nothing changed")
+            return
+        res, sub = placed
+        with d.history.transaction(f"{TITLE} ({request.model_id})"):
+            add_result_layer(d, res, Rect(rect.x + sub.x, rect.y + sub.y, sub.w, sub.h), request,
+                             name=f"Removed ({_short(request.model_id)})")
+            if used_ai_mask and hasattr(d, "set_ai_mask"):
+                d.set_ai_mask(None, label="Clear AI mask")
+        window.status_message(f"{TITLE}: done in {result.info.get('seconds', 0):.1f}s "
+                              "(hide the new layer to compare)")
+
+    return window.run_task(f"{TITLE} ({_short(request.model_id)})", inpaint_task.run, inputs, request, apply)
+
+
+def _short(model_id: str) -> str:
+    return {"builtin.inpaint-compact": "built-in", "lama.big-lama": "LaMa",
+            "lama.big-lama-iopaint": "LaMa", "opencv.telea": "Telea", "opencv.ns": "NS"}.get(
+        model_id, model_id)
+
+
+def install(window: MainWindow) -> None:
+    panel = InpaintPanel()
+    dock = window.add_dock(panel, "Inpaint", name="inpaint")
+    dock.hide()
+    act = window.menu("Filters/AI").addAction(TITLE)
+    act.setObjectName("task_inpaint_remove")
+    act.setShortcut(QKeySequence(SHORTCUT))
+    act.setStatusTip("Remove what the AI mask (or the selection) covers and fill it plausibly")
+    opts = window.menu("Filters/AI").addAction("Inpaint options…")
+    opts.setObjectName("task_inpaint_options")
+
+    def run_remove() -> None:
+        start(window, panel.request())
+
+    def show_options() -> None:
+        panel.refresh_models()
+        dock.show()
+        dock.raise_()
+
+    act.triggered.connect(lambda _c=False: run_remove())
+    panel.button.clicked.connect(lambda _c=False: run_remove())
+    opts.triggered.connect(lambda _c=False: show_options())
+
+    def enable(doc: Any) -> None:
+        act.setEnabled(doc is not None)
+        panel.button.setEnabled(doc is not None)
+
+    if hasattr(window, "document_changed"):
+        window.document_changed.connect(enable)
+    enable(window.document)
+    window._inpaint_panel = panel  # for tests / other tools
+
+
+__all__ = ["install", "start", "InpaintPanel", "layer_result"]
