@@ -37,7 +37,7 @@ def gather_inputs(doc: Document, source: str = "composite", region: Rect | None 
     ``mask``: HxW uint8 of the whole document (e.g. ``window.task_mask()``); cropped to the region.
     ``labels``: also pass the active LabelLayer's class ids (scene painting).
     ``boxes``: only these parts of the region (document coordinates) are read; the rest of the
-    image is transparent. Masked tasks that work locally (crop to each mask component) use it
+    image is transparent and the rest of the mask 0. Masked tasks that work locally (crop to each mask component) use it
     to avoid compositing a large region on the GUI thread.
     """
     rect = doc.bounds if region is None else region.intersect(doc.bounds)
@@ -64,7 +64,14 @@ def gather_inputs(doc: Document, source: str = "composite", region: Rect | None 
         mask = np.asarray(mask)
         if mask.shape != (doc.height, doc.width):
             raise ValueError(f"mask shape {mask.shape} != document {(doc.height, doc.width)}")
-        m = np.ascontiguousarray(mask[rect.slices()], dtype=np.uint8)
+        if boxes is not None:
+            m = np.zeros((rect.h, rect.w), np.uint8)
+            for b in boxes:
+                b = b.intersect(rect)
+                if not b.is_empty():
+                    m[b.translated(-rect.x, -rect.y).slices()] = mask[b.slices()]
+        else:
+            m = np.ascontiguousarray(mask[rect.slices()], dtype=np.uint8)
     lab = None
     if labels and doc.active_layer is not None and hasattr(doc.active_layer, "labels"):
         layer = doc.active_layer
@@ -74,6 +81,57 @@ def gather_inputs(doc: Document, source: str = "composite", region: Rect | None 
             lab[inter.translated(-rect.x, -rect.y).slices()] = \
                 layer.labels[layer.to_layer_rect(inter).slices()]  # type: ignore[attr-defined]
     return TaskInputs(image=np.ascontiguousarray(image), mask=m, labels=lab), rect
+
+
+def gather_sparse(doc: Document, boxes: list[Rect], mask: np.ndarray | None = None,
+                  source: str = "composite") -> tuple[TaskInputs, Rect]:
+    """Like gather_inputs over the union of ``boxes``, but only the boxes are composited (on the
+    calling, GUI thread) and the full-size arrays are assembled later on the worker thread by
+    :func:`sparse_task` / :func:`assemble`. For masked tasks that work locally on large documents.
+    """
+    rect = Rect(0, 0, 0, 0)
+    for b in boxes:
+        rect = rect.union(b.intersect(doc.bounds))
+    if rect.is_empty():
+        raise ValueError("the region is outside the canvas")
+    parts = []
+    for b in boxes:
+        b = b.intersect(rect)
+        if b.is_empty():
+            continue
+        part, _ = gather_inputs(doc, source, b)
+        m = None if mask is None else np.array(mask[b.slices()], dtype=np.uint8)
+        parts.append((b.translated(-rect.x, -rect.y), part.image, m))
+    return TaskInputs(extra={"sparse": parts, "size": (rect.h, rect.w),
+                             "has_mask": mask is not None}), rect
+
+
+def assemble(inputs: TaskInputs) -> TaskInputs:
+    """Build the full arrays of a :func:`gather_sparse` result (transparent / 0 outside the boxes)."""
+    parts = inputs.extra.get("sparse")
+    if parts is None:
+        return inputs
+    h, w = inputs.extra["size"]
+    dtype = parts[0][1].dtype if parts else np.uint8
+    image = np.zeros((h, w, 4), dtype)
+    mask = np.zeros((h, w), np.uint8) if inputs.extra.get("has_mask") else None
+    for r, img, m in parts:
+        image[r.slices()] = img
+        if mask is not None and m is not None:
+            mask[r.slices()] = m
+    extra = {k: v for k, v in inputs.extra.items() if k not in ("sparse", "size", "has_mask")}
+    return TaskInputs(image=image, mask=mask, labels=inputs.labels, extra=extra)
+
+
+def sparse_task(task_fn: Any) -> Any:
+    """Wrap a task so that it first assembles :func:`gather_sparse` inputs (on the worker thread)."""
+
+    def run(inputs: TaskInputs, request: Any, ctx: Any):  # noqa: ANN202
+        return (yield from task_fn(assemble(inputs), request, ctx))
+
+    run.__name__ = getattr(task_fn, "__name__", "run")
+    run.__qualname__ = f"sparse({getattr(task_fn, '__qualname__', 'task')})"
+    return run
 
 
 def _to_layer_pixels(image: np.ndarray, doc: Document) -> np.ndarray:

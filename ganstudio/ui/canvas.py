@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter,
+from PySide6.QtGui import (QBrush, QColor, QCursor, QKeyEvent, QMouseEvent, QPainter,
                            QPainterPath, QPaintEvent, QPen, QPixmap, QPolygonF, QResizeEvent,
                            QTransform, QWheelEvent)
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 from ganstudio.core.document import Document
 from ganstudio.core.geometry import Rect
 
-from .tile_cache import MAX_LEVEL, TILE, TileCache
+from .tile_cache import MAX_LEVEL, TileCache
 
 if TYPE_CHECKING:
     from ganstudio.core.layers import Layer
@@ -577,4 +577,4 @@ def _outline_path(sel: np.ndarray) -> QPainterPath:
     return path
 
 
-__all__ = ["Canvas", "QImage"]
+__all__ = ["Canvas"]

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import (QAbstractItemModel, QByteArray, QMimeData, QModelIndex,
                             QPersistentModelIndex, Qt, QTimer)
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPixmap
 
 from ganstudio.core.document import Document
 from ganstudio.core.layers import Layer

@@ -8,7 +8,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
@@ -18,9 +18,6 @@ from ganstudio.core.document import Document
 from ganstudio.core.layers import LabelLayer, RasterLayer
 
 from . import settings as settings_mod
-
-if TYPE_CHECKING:
-    from .main_window import DocState
 
 log = logging.getLogger(__name__)
 SAVE_FILTER = "OpenRaster project (*.ora)"

@@ -56,3 +56,29 @@ def test_add_result_layer_is_one_undo_step_with_provenance(doc: Document) -> Non
     assert len(doc.history) == 1
     doc.history.undo()
     assert layer not in doc.layers and len(doc.layers) == 2
+
+
+def test_sparse_gather_assembles_on_the_worker_side(doc: Document) -> None:
+    from ganstudio.jobs.runner import assemble, gather_sparse, sparse_task
+    from ganstudio.tasks.base import TaskContext, drive
+
+    mask = np.zeros((512, 512), np.uint8)
+    mask[20:30, 20:30] = 255
+    mask[300:310, 400:410] = 255
+    boxes = [Rect(10, 10, 30, 30), Rect(390, 290, 30, 30)]
+    sparse, rect = gather_sparse(doc, boxes, mask=mask)
+    assert rect == Rect(10, 10, 410, 310) and sparse.image is None
+    full = assemble(sparse)
+    dense, _ = gather_inputs(doc, "composite", rect, mask=mask)
+    assert full.image.shape == (310, 410, 4)
+    for b in boxes:
+        loc = b.translated(-rect.x, -rect.y).slices()
+        assert np.array_equal(full.image[loc], dense.image[loc])
+        assert np.array_equal(full.mask[loc], dense.mask[loc])
+    assert full.image[200, 200, 3] == 0 and full.mask.sum() == dense.mask.sum()
+
+    def task(inputs, request, ctx):  # noqa: ANN001, ANN202
+        yield None
+        return inputs.image.shape
+
+    assert drive(sparse_task(task)(sparse, None, TaskContext())) == (310, 410, 4)

@@ -6,7 +6,6 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from ganstudio.core.compositing import composite
 from ganstudio.core.geometry import Rect
 
 

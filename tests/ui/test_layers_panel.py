@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from ganstudio.core.compositing import composite

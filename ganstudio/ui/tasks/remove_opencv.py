@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QWidget)
 
 from ganstudio.core.geometry import Rect
-from ganstudio.jobs.runner import add_result_layer, gather_inputs
+from ganstudio.jobs.runner import add_result_layer, gather_sparse, sparse_task
 from ganstudio.tasks import opencv_inpaint
 from ganstudio.tasks.opencv_inpaint import OpenCVInpaintRequest
 
@@ -68,35 +68,29 @@ def start(window: MainWindow, request: OpenCVInpaintRequest) -> Job | None:
     if mask is None or not mask.any():
         window.show_error(TITLE, "Paint over the object with the mask brush (M) or select it first.")
         return None
-    region, boxes = _work_boxes(mask, request)
-    inputs, rect = gather_inputs(doc, source="composite", region=region, mask=mask,
-                                 boxes=boxes)
+    _region, boxes = _work_boxes(mask, request)
+    # Only the boxes are composited here (GUI thread); the task assembles them on the worker.
+    inputs, rect = gather_sparse(doc, boxes, mask=mask)
     def apply(d, result) -> None:  # noqa: ANN001
         add_result_layer(d, result, rect, request, name=result.name)
 
-    return window.run_task(TITLE, opencv_inpaint.run, inputs, request, apply)
+    return window.run_task(TITLE, sparse_task(opencv_inpaint.run), inputs, request, apply)
 
 
 def _work_boxes(mask: np.ndarray, request: OpenCVInpaintRequest) -> tuple[Rect, list[Rect]]:
     """The region to gather and the boxes inside it that the task reads (each mask component
-    plus its context). Found on an 8x smaller mask so that a 50 MP mask costs milliseconds."""
-    from ganstudio.core.selection import mask_bounds
-
-    bounds = mask_bounds(mask)
-    assert bounds is not None
-    margin = opencv_inpaint.context_margin(request) + 8
+    plus its context). Found on an 8x smaller mask, so that a 50 MP mask costs milliseconds on
+    the GUI thread."""
     h, w = mask.shape
-    crop = mask[bounds.slices()]
-    f = 8 if min(crop.shape) >= 64 else 1
-    small = crop if f == 1 else cv2.resize(crop, (max(1, crop.shape[1] // f), max(1, crop.shape[0] // f)),
-                                           interpolation=cv2.INTER_AREA)
+    margin = opencv_inpaint.context_margin(request) + 8
+    f = 8 if min(h, w) >= 64 else 1
+    small = mask if f == 1 else cv2.resize(mask, (w // f, h // f), interpolation=cv2.INTER_AREA)
     boxes = []
     for x0, y0, x1, y1 in opencv_inpaint.regions((small > 0).astype(np.uint8), margin // f + 2):
-        r = Rect.from_corners(bounds.x + x0 * f, bounds.y + y0 * f, bounds.x + x1 * f + f,
-                              bounds.y + y1 * f + f).intersect(Rect(0, 0, w, h))
+        r = Rect.from_corners(x0 * f, y0 * f, x1 * f + 2 * f, y1 * f + 2 * f).intersect(Rect(0, 0, w, h))
         if not r.is_empty():
             boxes.append(r)
-    region = bounds.expanded(margin).intersect(Rect(0, 0, w, h))
+    region = Rect(0, 0, 0, 0)
     for b in boxes:
         region = region.union(b)
     return region, boxes
