@@ -85,10 +85,12 @@ def run_torch(mid: str, x: np.ndarray, threads: int, variant: str) -> tuple[np.n
     t_compile = 0.0
     if "compile" in variant:
         fn = torch.compile(lm.module, dynamic=False)
-    if "freeze" in variant:
-        with torch.inference_mode():
+    if "freeze" in variant:   # TorchScript trace + freeze + optimize_for_inference (oneDNN)
+        with torch.no_grad():
             ex = torch.rand(1, 3, x.shape[0], x.shape[1])
-            fn = torch.jit.freeze(torch.jit.trace(lm.module, ex))
+            if cl:
+                ex = ex.contiguous(memory_format=torch.channels_last)
+            fn = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(lm.module, ex)))
 
     def once(arr):
         t = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None]

@@ -28,6 +28,18 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
+def _dispose(app, win) -> None:  # noqa: ANN001
+    """Close and delete a window while the QApplication lives."""
+    import gc
+
+    import shiboken6
+
+    win.close()
+    shiboken6.delete(win)
+    app.processEvents()
+    gc.collect()
+
+
 def cold_start(runs: int) -> dict:
     times, torch_loaded = [], []
     for _ in range(runs):
@@ -95,8 +107,7 @@ def stroke_latency(app, size: tuple[int, int], zoom: str, moves: int) -> dict:
         lat.append((time.perf_counter() - t0) * 1000)
     QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
     zoom_value = canvas.zoom
-    win.close()
-    app.processEvents()
+    _dispose(app, win)
     return {"median_ms": statistics.median(lat), "p95_ms": pct(lat, 95), "max_ms": max(lat),
             "moves": moves, "zoom": zoom_value}
 
@@ -190,11 +201,13 @@ def event_loop_stall(app, size: tuple[int, int]) -> dict:
 
     stall_cpu, _all, _sub, dur_cpu = measure(lambda: win.run_task("CPU", cpu_task, TaskInputs(), Request(),
                                                      lambda d, r: None))
-    win.close()
-    app.processEvents()
+    _dispose(app, win)
     return {"inpaint_stall_ms": stall_inpaint, "inpaint_s": dur_inpaint,
             "inpaint_submit_ms": submit_ms, "inpaint_stall_with_submit_ms": stall_inpaint_all,
             "cpu_stall_ms": stall_cpu, "cpu_s": dur_cpu}
+
+
+_APP = None  # the QApplication outlives every window
 
 
 def main() -> int:
@@ -214,7 +227,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     assert "torch" not in sys.modules
-    app = QApplication.instance() or QApplication([])
+    global _APP
+    app = _APP = QApplication.instance() or QApplication([])
     size = (6000, 4000)  # 24 MP
     moves = 40 if args.quick else 120
     s100 = stroke_latency(app, size, "100", moves)
@@ -242,7 +256,7 @@ window 1600×1000. Command: `python benchmarks/bench_ui.py --markdown docs/bench
 | torch imported at start | {start['torch_imported']} | False | {ok(not start['torch_imported'])} |
 | brush stroke repaint latency, 24 MP (6000×4000), 100 % zoom, size 30 px ({s100['moves']} moves) | median {s100['median_ms']:.1f} ms, p95 {s100['p95_ms']:.1f} ms, max {s100['max_ms']:.1f} ms | — | |
 | brush stroke repaint latency, 24 MP, fit zoom ({sfit['zoom'] * 100:.1f} %) | median {sfit['median_ms']:.1f} ms, p95 {sfit['p95_ms']:.1f} ms, max {sfit['max_ms']:.1f} ms | — | |
-| longest event-loop stall, Remove object (OpenCV, Navier-Stokes) on 12 regions of the 24 MP image, submit → layer added → repainted ({stall['inpaint_s']:.1f} s) | {stall['inpaint_stall_ms']:.1f} ms | ≤ 50 ms | {ok(stall['inpaint_stall_ms'] <= 50)} |
+| longest event-loop stall, Remove object (OpenCV, Navier-Stokes) on 12 regions of the 24 MP image, queued → layer added → repainted ({stall['inpaint_s']:.1f} s) | {stall['inpaint_stall_ms']:.1f} ms | ≤ 50 ms | {ok(stall['inpaint_stall_ms'] <= 50)} |
 | GUI-thread time of submitting that job (composite the 12 mask boxes, find regions) | {stall['inpaint_submit_ms']:.1f} ms (longest gap including it: {stall['inpaint_stall_with_submit_ms']:.1f} ms) | — | |
 | longest event-loop stall, CPU-bound Python + numpy job ({stall['cpu_s']:.1f} s) | {stall['cpu_stall_ms']:.1f} ms | ≤ 50 ms | {ok(stall['cpu_stall_ms'] <= 50)} |
 

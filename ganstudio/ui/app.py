@@ -92,4 +92,17 @@ def run_app(files: list[str]) -> int:
             window.close()
             app.quit()
         QTimer.singleShot(int(os.environ.get("GANSTUDIO_SCREENSHOT_DELAY_MS", "1500")), shoot)
-    return int(app.exec())
+    rc = int(app.exec())
+    # Destroy the window while the QApplication still exists (never leave Qt objects to the
+    # interpreter's final garbage collection).
+    import gc
+
+    import shiboken6
+
+    if shiboken6.isValid(window):
+        window.ask_before_close = False
+        window.close()
+        shiboken6.delete(window)
+    del window
+    gc.collect()
+    return rc

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (QBrush, QColor, QCursor, QKeyEvent, QMouseEvent, QPainter,
                            QPainterPath, QPaintEvent, QPen, QPixmap, QPolygonF, QResizeEvent,
                            QTransform, QWheelEvent)
@@ -41,6 +41,9 @@ ZOOM_MIN, ZOOM_MAX = 1 / 64, 64.0
 ZOOM_STEPS = [1 / 64, 1 / 48, 1 / 32, 1 / 24, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3,
               1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0]
 MASK_TINT = np.array([230, 40, 40], np.float32)
+_INPUT_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease,
+                 QEvent.Type.Wheel, QEvent.Type.KeyPress, QEvent.Type.KeyRelease,
+                 QEvent.Type.TabletMove, QEvent.Type.TabletPress}
 
 
 def _checker_pixmap(size: int = 8) -> QPixmap:
@@ -78,6 +81,7 @@ class Canvas(QAbstractScrollArea):
         self._dragging_split = False
         self._pending = False
         self._fitted = False
+        self.last_input = 0.0  # time.monotonic() of the last mouse / key / wheel event
         self._checker = QBrush(_checker_pixmap())
         self._cache = TileCache(self._render_region)
         self._cache.set_bounds(document.bounds)
@@ -462,6 +466,16 @@ class Canvas(QAbstractScrollArea):
 
     def _doc_pos(self, event: QMouseEvent) -> QPointF:
         return self.view_to_doc(event.position())
+
+    def event(self, ev: Any) -> bool:  # noqa: D401
+        if ev.type() in _INPUT_EVENTS:
+            self.last_input = time.monotonic()
+        return super().event(ev)
+
+    def viewportEvent(self, ev: Any) -> bool:  # noqa: N802
+        if ev.type() in _INPUT_EVENTS:
+            self.last_input = time.monotonic()
+        return super().viewportEvent(ev)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self.setFocus()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QObject, Signal
 
 from ganstudio.jobs import Job, JobQueue
@@ -35,4 +33,4 @@ class JobBridge(QObject):
             pass
 
 
-__all__ = ["JobBridge", "Any"]
+__all__ = ["JobBridge"]

@@ -142,6 +142,10 @@ class LayersPanel(QWidget):
         for w in (self.opacity, self.blend, self.mask_enabled):
             w.setEnabled(layer is not None)
         if layer is None:
+            self.opacity.blockSignals(True)
+            self.opacity.setValue(100)
+            self.opacity.blockSignals(False)
+            self.opacity_label.setText("")
             return
         self.opacity.blockSignals(True)
         self.opacity.setValue(int(round(layer.opacity * 100)))

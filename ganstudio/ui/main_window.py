@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -409,6 +410,11 @@ class MainWindow(WindowCommands, QMainWindow):
             s.canvas.tool_changed()
 
     def _autosave_tick(self) -> None:
+        """Autosave (core.autosave writes on this thread) only while the user is idle: not in the
+        middle of a stroke, and no input for 2 s, so that the save never interrupts painting."""
+        now = time.monotonic()
+        if any(now - s.canvas.last_input < 2.0 or s.canvas._tool_active for s in self._docs):
+            return
         for s in self._docs:
             if s.autosaver is not None:
                 s.autosaver.maybe_save()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from ganstudio import paths
@@ -14,8 +15,24 @@ ICONS = paths.RESOURCES / "icons"
 
 @lru_cache(maxsize=None)
 def icon(name: str) -> QIcon:
+    """The SVG icon, with dimmed pixmaps for the disabled state (light icons on a dark theme
+    would otherwise look the same enabled or not)."""
     path = ICONS / f"{name}.svg"
-    return QIcon(str(path)) if path.exists() else QIcon()
+    if not path.exists():
+        return QIcon()
+    ic = QIcon(str(path))
+    for size in (16, 18, 20, 22, 24, 32, 40, 44, 48, 64):
+        pm = ic.pixmap(QSize(size, size))
+        if pm.isNull():
+            continue
+        dim = QPixmap(pm.size())
+        dim.fill(Qt.GlobalColor.transparent)
+        p = QPainter(dim)
+        p.setOpacity(0.3)
+        p.drawPixmap(0, 0, pm)
+        p.end()
+        ic.addPixmap(dim, QIcon.Mode.Disabled)
+    return ic
 
 
 def app_icon() -> QIcon:

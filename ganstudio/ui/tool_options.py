@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QColorDialog, QComboBox, QDoubleSpinBox, QFormLayout,
                                QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
-from superqt import QLabeledSlider
 
+from .labeled_slider import LabeledSlider
 from .tools import ToolManager
 
 PAINT = {"brush", "eraser", "mask", "label"}
@@ -37,16 +37,13 @@ class ToolOptions(QWidget):
         layout.addLayout(form)
         self.form = form
 
-        self.size = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.size.setRange(1, 1000)
+        self.size = LabeledSlider(1, 1000)
         self.size.setValue(int(s.size))
         self.size.valueChanged.connect(lambda v: self._set("size", float(v)))
-        self.hardness = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.hardness.setRange(0, 100)
+        self.hardness = LabeledSlider(0, 100)
         self.hardness.setValue(int(s.hardness * 100))
         self.hardness.valueChanged.connect(lambda v: self._set("hardness", v / 100))
-        self.opacity = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.opacity.setRange(1, 100)
+        self.opacity = LabeledSlider(1, 100)
         self.opacity.setValue(int(s.opacity * 100))
         self.opacity.valueChanged.connect(lambda v: self._set("opacity", v / 100))
         self.color = QPushButton()

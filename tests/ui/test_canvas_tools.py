@@ -151,3 +151,26 @@ def test_zoom_and_pan(window, qtbot, make_doc) -> None:  # noqa: ANN001
     canvas.render_all_now()
     assert not canvas.pending
     assert window.status.zoom.text() == "200%"
+
+
+def test_partial_tile_refresh_matches_a_full_render_when_zoomed_out(window, qtbot, make_doc) -> None:  # noqa: ANN001
+    doc = make_doc(3000, 2000, color=(30, 90, 200, 255))
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    canvas.fit()
+    assert canvas.level >= 2
+    canvas.render_all_now()
+    window.tools.select("brush")
+    window.tools.settings.size = 37
+    window.tools.settings.color = (250, 250, 10, 255)
+    drag(canvas, [(101, 203), (777, 333), (1501, 1207)])
+    canvas.render_all_now()                           # dirty parts of the cached tiles re-rendered
+    level = canvas.level
+    partial = {k: t.array.copy() for k, t in canvas._cache._tiles.items() if k[1] == level}
+    canvas._cache.clear()
+    canvas.render_all_now()                           # everything rendered from scratch
+    full = {k: t.array for k, t in canvas._cache._tiles.items() if k[1] == level}
+    assert partial.keys() == full.keys() and partial
+    for k in full:
+        diff = np.abs(partial[k].astype(int) - full[k].astype(int)).max()
+        assert diff <= 1, (k, diff)

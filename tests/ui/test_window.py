@@ -148,3 +148,24 @@ def test_new_document_and_tabs(window) -> None:  # noqa: ANN001
     assert window.layers_panel.doc is a
     window.tabs.tabCloseRequested.emit(0)
     assert window.documents == [b]
+
+
+def test_autosave_tick_saves_only_when_idle(window, make_doc) -> None:  # noqa: ANN001
+    import time
+
+    doc = make_doc()
+    canvas = window.add_document(doc)
+    st = window._current_state()
+    assert st.autosaver is not None
+    st.autosaver.interval_s = 0
+    window.qactions["select_all"].trigger()          # a change to autosave
+    canvas.last_input = time.monotonic()             # the user is busy: no save
+    window._autosave_tick()
+    assert st.autosaver.saves == 0
+    canvas.last_input = 0.0                          # idle
+    window._autosave_tick()
+    if hasattr(st.autosaver, "wait"):
+        st.autosaver.wait()                          # it writes on its own thread
+    assert st.autosaver.saves == 1 and st.autosaver.ora_path.exists()
+    window.close_document()                          # closed normally: recovery files removed
+    assert not st.autosaver.ora_path.exists()

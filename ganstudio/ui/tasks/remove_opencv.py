@@ -117,4 +117,4 @@ def install(window: MainWindow) -> None:
     enable(window.document)
 
 
-__all__ = ["install", "start", "Rect"]
+__all__ = ["install", "start"]
