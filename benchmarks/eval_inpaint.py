@@ -13,7 +13,7 @@ from ganstudio/train/inpaint_masks.py. Every method runs through the real task
 replaced; OpenCV with the task's default radius 5). Metrics are computed only inside the hole:
 PSNR over the hole pixels (RGB, 8-bit) and SSIM (Gaussian 11x11, sigma 1.5) averaged over hole
 pixels; the table reports the mean over all samples and per mask family. CPU, 1 thread,
-deterministic.
+deterministic. ``--prior`` adds the untrained network, i.e. GSInpaint's push-pull prior alone.
 """
 
 from __future__ import annotations
@@ -89,8 +89,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default="")
+    ap.add_argument("--prior", action="store_true",
+                    help="also score the untrained network (= its push-pull prior alone): ablation")
     a = ap.parse_args(argv)
     methods = {"builtin": a.weights, "telea": "opencv.telea", "ns": "opencv.ns"}
+    if a.prior:
+        import tempfile
+
+        import torch
+        from safetensors.torch import load_file, save_file
+
+        from ganstudio.archs.gsinpaint_arch import GSInpaint, config_from_state_dict
+
+        torch.manual_seed(0)
+        net = GSInpaint(**config_from_state_dict(load_file(a.weights)))  # output conv starts at 0
+        prior = Path(tempfile.mkdtemp()) / "prior.safetensors"
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(prior))
+        methods["prior"] = str(prior)
     res = evaluate(Path(a.data), methods, a.holdout, a.side, a.masks, a.seed, a.threads)
     print(markdown(res, methods))
     if a.json:

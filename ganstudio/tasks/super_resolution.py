@@ -24,7 +24,7 @@ from .device import physical_memory, select_device
 from .tiling import install_cancel_hooks, tiled_apply
 
 DEFAULT_MODEL = "realesrgan.x4plus"
-DEFAULT_TILE = {"cpu": 192, "mps": 384, "cuda": 512}   # cpu: keeps a 4000x3000 x4 run < 2 GB
+DEFAULT_TILE = {"cpu": 160, "mps": 384, "cuda": 512}   # cpu: keeps a 4000x3000 x4 run < 2 GB
 MAX_SCALE = 16.0
 
 

@@ -52,7 +52,8 @@ def test_any_scale_and_target_size(identity_x4, astronaut):
     assert np.abs(out.reshape(-1, 3).mean(0) - img.reshape(-1, 3).mean(0)).max() < 1.5
     assert target_size(10, 20, UpscaleRequest(scale=3)) == (30, 60)
     with pytest.raises(TaskError, match="scale"):
-        target_size(10, 10, UpscaleRequest(scale=0))
+        target_size(10, 10, UpscaleRequest(scale=40))
+    assert target_size(10, 20, UpscaleRequest(scale=0), model_scale=2) == (20, 40)
 
 
 def test_enhance_detail_keeps_the_size(tiny_x4, astronaut):
@@ -165,3 +166,21 @@ def test_real_offline_x4plus_is_sharper_than_bicubic(astronaut, model_cache):
 
     assert sharpness(res.image) > 1.5 * sharpness(bic)
     assert np.abs(res.image.reshape(-1, 3).mean(0) - hi.reshape(-1, 3).mean(0)).max() < 8
+
+
+@pytest.mark.gpu
+def test_gpu_path_matches_cpu(tiny_x4, astronaut):
+    """CUDA (fp16 by default) or MPS gives the CPU result (tiny model, real photo crop)."""
+    import torch
+
+    from ganstudio.tasks.device import mps_available
+
+    dev = "cuda" if torch.cuda.is_available() else "mps" if mps_available() else None
+    if dev is None:
+        pytest.skip("no CUDA / MPS device")
+    img = astronaut[:64, :64].copy()
+    cpu = drive(run(TaskInputs(img), UpscaleRequest(model_id=tiny_x4), _ctx())).image
+    res = drive(run(TaskInputs(img), UpscaleRequest(model_id=tiny_x4), TaskContext(device=dev)))
+    assert res.info["dtype"] == ("float16" if dev == "cuda" else "float32")
+    mse = np.mean((res.image.astype(float) - cpu.astype(float)) ** 2)
+    assert mse == 0 or 10 * np.log10(255 ** 2 / mse) >= 40
