@@ -41,7 +41,7 @@ OPENCV_IDS = {"opencv.telea": "telea", "opencv.ns": "ns"}
 STRATEGIES = ("crop", "resize", "original")
 MIN_SIZE = 64  # networks see at least 64x64 (tiny images are padded)
 # Peak CPU memory per network input pixel, measured by benchmarks/bench_inpaint.py (fp32, CPU).
-BYTES_PER_PIXEL = {"builtin": 1100, "lama": 2600}
+BYTES_PER_PIXEL = {"builtin": 1100, "lama": 1200}
 
 
 @dataclass(frozen=True)
