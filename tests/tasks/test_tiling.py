@@ -10,6 +10,15 @@ from ganstudio.tasks.base import Cancelled, CancelToken, TaskContext, TaskError,
 from ganstudio.tasks.tiling import _ramp, axis_weights, tile_starts, tiled_apply
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny convs: OpenMP threads only add barrier overhead (30x slower on a busy 2-core CPU)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _psnr(a, b, peak=255.0):
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if mse == 0 else 10 * np.log10(peak ** 2 / mse)
@@ -23,9 +32,9 @@ class RandomConvSR(torch.nn.Module):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
         self.scale = scale
-        self.convs = torch.nn.ModuleList([torch.nn.Conv2d(3, 16, 3, padding=1)] +
-                                         [torch.nn.Conv2d(16, 16, 3, padding=1) for _ in range(3)] +
-                                         [torch.nn.Conv2d(16, 3, 3, padding=1)])
+        self.convs = torch.nn.ModuleList([torch.nn.Conv2d(3, 8, 3, padding=1)] +
+                                         [torch.nn.Conv2d(8, 8, 3, padding=1) for _ in range(3)] +
+                                         [torch.nn.Conv2d(8, 3, 3, padding=1)])
         for c in self.convs:
             c.weight.data = torch.randn(c.weight.shape, generator=g) * 0.15
             c.bias.data.zero_()
