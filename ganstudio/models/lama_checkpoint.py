@@ -6,12 +6,12 @@ Nothing from the file is ever executed:
   with :class:`_RestrictedUnpickler`. Its ``find_class`` resolves only an allow-list of pure data
   constructors (``collections.OrderedDict``, torch's ``_rebuild_tensor_v2`` / ``_rebuild_parameter``
   re-implemented here, ``torch.*Storage`` dtype markers, ``torch.jit._pickle.build_*list``, a few
-  builtin containers). Every other global - OmegaConf ``DictConfig``, Lightning classes,
-  ``__torch__.*`` TorchScript module classes, and even ``os.system`` or ``builtins.eval`` - becomes an
-  inert placeholder class that only records its arguments/state; the real module is never
-  imported. Tensors are rebuilt from the raw storage bytes with ``torch.frombuffer``.
-  The names of the globals that were neutralised are reported (``facts["placeholders"]``), and
-  the dangerous ones (``facts["neutralised_code"]``).
+  builtin containers). A global that can run code (``os.system``, ``builtins.eval``, ``subprocess``,
+  ``importlib`` ... see ``safeload.is_dangerous``) makes the whole file refused with
+  ``UnsafeCheckpointError``, as the generic loader does. Every other global - OmegaConf
+  ``DictConfig``, Lightning classes, ``__torch__.*`` TorchScript module classes - becomes an inert
+  placeholder class that only records its arguments/state; the real module is never imported. Tensors are rebuilt from the raw storage bytes with ``torch.frombuffer``.
+  The names of the globals that were neutralised are reported (``facts["placeholders"]``).
 * The TorchScript file (IOPaint ``big-lama.pt``) is read the same way - **without**
   ``torch.jit.load`` (which would compile the archive's ``code/``): its ``data.pkl`` is a tree of
   ``__torch__`` module objects whose state dicts hold the parameters; they are collected by dotted
@@ -37,7 +37,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from .safeload import ModelLoadError, is_dangerous
+from .safeload import ModelLoadError, UnsafeCheckpointError, is_dangerous
 
 SPANDREL_PREFIX = "model.model."
 ANCHOR = "model.1.ffc.convl2l.weight"  # first FFC conv of every LaMa generator
@@ -148,6 +148,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if module == "torch" and name in _STORAGE_DTYPES:
             return _StorageType(name)
         full = f"{module}.{name}"
+        if is_dangerous(full):
+            raise UnsafeCheckpointError(
+                f"refused: this checkpoint carries code ({full}); it was not loaded and nothing "
+                "from it ran. Get the model from its official source.")
         cls = self.placeholders.get(full)
         if cls is None:
             cls = type(name or "Placeholder", (Placeholder,), {"_placeholder_for": full})
@@ -193,7 +197,7 @@ def read_torch_zip(source: str | Path | zipfile.ZipFile) -> tuple[Any, dict[str,
     except Exception as exc:  # noqa: BLE001 - corrupt pickle
         raise ModelLoadError(f"corrupt checkpoint pickle ({type(exc).__name__}: {exc})") from None
     names = sorted(up.placeholders)
-    facts = {"placeholders": names, "neutralised_code": [n for n in names if is_dangerous(n)],
+    facts = {"placeholders": names,
              "torchscript": any(n.startswith("__torch__") for n in names)}
     return obj, facts
 
