@@ -185,6 +185,14 @@ def install(window: MainWindow) -> None:
         dock.show()
         dock.raise_()
 
+    def tool_changed(name: str) -> None:
+        # Picking the mask brush brings the Remove panel up: paint, then one click.
+        if name == "mask" and not dock.isVisible():
+            panel.refresh_models()
+            dock.show()
+
+    if hasattr(window, "tools"):
+        window.tools.tool_changed.connect(tool_changed)
     act.triggered.connect(lambda _c=False: run_remove())
     panel.button.clicked.connect(lambda _c=False: run_remove())
     opts.triggered.connect(lambda _c=False: show_options())
