@@ -37,7 +37,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from .safeload import ModelLoadError, UnsafeCheckpointError, is_dangerous
+from .safeload import (InertPlaceholder, ModelLoadError, UnsafeCheckpointError, is_dangerous,
+                       placeholder_class)
 
 SPANDREL_PREFIX = "model.model."
 ANCHOR = "model.1.ffc.convl2l.weight"  # first FFC conv of every LaMa generator
@@ -46,32 +47,7 @@ CACHE_NAME = "lama_generator.safetensors"
 
 # -------------------------------------------------------------------------------------------------
 # restricted unpickling
-class Placeholder:
-    """Inert stand-in for any global outside the allow-list. Records data; runs nothing."""
-
-    _placeholder_for = "?"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args, self.kwargs, self.state, self.items = args, kwargs, None, {}
-
-    def __setstate__(self, state: Any) -> None:
-        self.state = state
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self.items[key] = value
-
-    def append(self, value: Any) -> None:
-        self.items[len(self.items)] = value
-
-    def extend(self, values: Any) -> None:
-        for v in values:
-            self.append(v)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Placeholder:
-        return Placeholder(*args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<placeholder {self._placeholder_for}>"
+Placeholder = InertPlaceholder  # the inert stand-in for any global outside the allow-list
 
 
 class _StorageType:
@@ -154,7 +130,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 "from it ran. Get the model from its official source.")
         cls = self.placeholders.get(full)
         if cls is None:
-            cls = type(name or "Placeholder", (Placeholder,), {"_placeholder_for": full})
+            cls = placeholder_class(full)
             self.placeholders[full] = cls
         return cls
 

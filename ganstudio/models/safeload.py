@@ -124,7 +124,7 @@ def check_pickle(path: str | Path) -> list[str]:
     return names
 
 
-class _Inert:
+class InertPlaceholder:
     """Stand-in for a non-allow-listed class found in a checkpoint. Records data, runs nothing."""
 
     _ganstudio_placeholder_for = ""
@@ -145,13 +145,17 @@ class _Inert:
         for v in values:
             self.append(v)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> InertPlaceholder:
+        return InertPlaceholder(*args, **kwargs)
+
     def __repr__(self) -> str:
         return f"<inert placeholder for {self._ganstudio_placeholder_for}>"
 
 
-def _placeholder(name: str) -> type:
+def placeholder_class(name: str) -> type:
+    """A fresh InertPlaceholder subclass standing for the global ``name`` (module.qualname)."""
     mod, _, qual = name.rpartition(".")
-    cls = type(qual or "Placeholder", (_Inert,), {"_ganstudio_placeholder_for": name})
+    cls = type(qual or "Placeholder", (InertPlaceholder,), {"_ganstudio_placeholder_for": name})
     cls.__module__ = mod or "__main__"
     return cls
 
@@ -159,7 +163,7 @@ def _placeholder(name: str) -> type:
 def _torch_load(path: Path, extra_globals: list[str]) -> Any:
     import torch
 
-    pairs = [(_placeholder(n), n) for n in sorted(set(extra_globals))]
+    pairs = [(placeholder_class(n), n) for n in sorted(set(extra_globals))]
     mmap = zipfile.is_zipfile(path)
     try:
         with torch.serialization.safe_globals(pairs):
