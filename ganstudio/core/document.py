@@ -251,19 +251,8 @@ class Document:
                   else (lambda v: setattr(layer, attr, v)))
         setter(value)
         new = getattr(layer, attr)
-        hist = self.history
-        last = hist._undo[-1] if hist._undo else None
-        if merge and last is not None and getattr(last, "merge_key", None) == (layer.uid, attr) \
-                and not hist._redo and hist._open is None:
-            first_old = last.merge_old  # type: ignore[attr-defined]
-            last.commands = [CallbackCommand(last.label, lambda: setter(first_old), lambda: setter(new))]
-            self.mark_modified()
-            return
         cmd = CallbackCommand(f"Layer {attr.replace('_', ' ')}", lambda: setter(old), lambda: setter(new))
-        hist.push(cmd)
-        if hist._undo and hist._open is None:
-            hist._undo[-1].merge_key = (layer.uid, attr)  # type: ignore[attr-defined]
-            hist._undo[-1].merge_old = old  # type: ignore[attr-defined]
+        self.history.push_mergeable(cmd, (layer.uid, attr), merge=merge)
 
     # -- pixels -----------------------------------------------------------------------------------
     @contextmanager

@@ -192,6 +192,7 @@ class Step(Command):
     def __init__(self, label: str) -> None:
         self.label = label
         self.commands: list[Command] = []
+        self.merge_key: Any = None  # set by History.push_mergeable
         self._tiles: dict[tuple[int, str], TilesCommand] = {}
         #: scratch space of tools working across several calls inside this step (brush strokes);
         #: dropped when the step closes.
@@ -288,6 +289,24 @@ class History:
             return
         with self.transaction(command.label) as step:
             step.commands.append(command)
+
+    def push_mergeable(self, command: CallbackCommand, key: Any, *, merge: bool) -> None:
+        """Record like ``push``. With ``merge=True``, when the newest undo step was recorded under the
+        same ``key`` and nothing was undone or opened since, fold ``command`` into that step instead
+        (its undo goes back to the first value, its redo to the newest): a slider drag is one step."""
+        if self._replaying:
+            return
+        last = self._undo[-1] if self._undo else None
+        if (merge and last is not None and last.merge_key == key and not self._redo
+                and self._open is None):
+            first = last.commands[0]
+            assert isinstance(first, CallbackCommand)
+            last.commands = [CallbackCommand(last.label, first._undo, command._redo)]
+            self.doc.mark_modified()
+            return
+        self.push(command)
+        if self._open is None and self._undo:
+            self._undo[-1].merge_key = key
 
     @property
     def open_step(self) -> Step | None:

@@ -371,37 +371,29 @@ class WindowCommands:
     def lower_layer(self) -> None:
         self._move_active(-1)
 
-    @guarded("Layer mask")
-    def add_mask(self) -> None:
-        from ganstudio.core.operations import add_layer_mask
+    def _on_active_layer(self, operation: str, **kwargs: Any) -> None:
+        """Run ``ganstudio.core.operations.<operation>(doc, active layer, **kwargs)``, if any."""
+        from ganstudio.core import operations
 
         doc = self.document
         if doc is not None and doc.active_layer is not None:
-            add_layer_mask(doc, doc.active_layer)
+            getattr(operations, operation)(doc, doc.active_layer, **kwargs)
+
+    @guarded("Layer mask")
+    def add_mask(self) -> None:
+        self._on_active_layer("add_layer_mask")
 
     @guarded("Layer mask")
     def add_mask_from_selection(self) -> None:
-        from ganstudio.core.operations import add_layer_mask
-
-        doc = self.document
-        if doc is not None and doc.active_layer is not None:
-            add_layer_mask(doc, doc.active_layer, from_selection=True)
+        self._on_active_layer("add_layer_mask", from_selection=True)
 
     @guarded("Apply layer mask")
     def apply_mask(self) -> None:
-        from ganstudio.core.operations import apply_layer_mask
-
-        doc = self.document
-        if doc is not None and doc.active_layer is not None:
-            apply_layer_mask(doc, doc.active_layer)
+        self._on_active_layer("apply_layer_mask")
 
     @guarded("Remove layer mask")
     def remove_mask(self) -> None:
-        from ganstudio.core.operations import remove_layer_mask
-
-        doc = self.document
-        if doc is not None and doc.active_layer is not None:
-            remove_layer_mask(doc, doc.active_layer)
+        self._on_active_layer("remove_layer_mask")
 
     def layer_properties_dialog(self) -> None:
         from .dialogs.layer_properties import LayerPropertiesDialog
