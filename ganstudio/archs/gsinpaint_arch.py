@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .registry import register_arch
+
 MULTIPLE = 4
 
 
@@ -135,3 +137,9 @@ def config_from_state_dict(state: dict) -> dict:
     base = int(state["stem.weight"].shape[0])
     n_blocks = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
     return {"base": base, "n_blocks": n_blocks}
+
+
+@register_arch("gsinpaint", detect=config_from_state_dict)
+def build_gsinpaint(base: int = 24, n_blocks: int = 6, dilations=(1, 2, 4)) -> GSInpaint:
+    """Catalog arch ``gsinpaint`` (``arch_kwargs = { base, n_blocks }``)."""
+    return GSInpaint(base=base, n_blocks=n_blocks, dilations=tuple(dilations))

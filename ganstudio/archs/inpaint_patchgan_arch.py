@@ -11,7 +11,10 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from .registry import register_arch
 
+
+@register_arch("inpaint_patchgan")
 class InpaintPatchGAN(nn.Module):
     def __init__(self, in_ch: int = 4, base: int = 32, n_layers: int = 3) -> None:
         super().__init__()
