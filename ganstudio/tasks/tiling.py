@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Callable, Generator
@@ -114,7 +115,7 @@ def _run_tile(fn, arr: np.ndarray, maxval: float, multiple: int, dev: DeviceInfo
     t = t.to(dtype)
     if dev is not None and dev.channels_last:
         t = t.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
+    with torch.inference_mode(), (dev.autocast() if dev is not None else contextlib.nullcontext()):
         y = fn(t)
     if not isinstance(y, torch.Tensor):
         y = y[0]
@@ -220,3 +221,110 @@ def _store(dst: np.ndarray, src: np.ndarray, maxval: float, rows: int = 256) -> 
         chunk += 0.5
         np.clip(chunk, 0, maxval, out=chunk)
         dst[i:i + rows] = chunk.astype(dst.dtype)
+
+
+# == automatic tile size ===============================================================================
+# Tiles cost twice: each one re-processes its context padding, and many small tiles run the
+# convolutions on small arrays. So, as ncnn does, run the image whole when it fits, and otherwise
+# use as few tiles as the memory budget allows, sized to divide the image evenly.
+
+DEFAULT_JOB_MEMORY = int(1.6 * 2**30)   # peak bytes a job may use for its tiles by default: keeps a
+                                        # 4000x3000 x4 upscale under 2 GB RSS (docs/benchmarks/sr.md)
+ALIVE_FACTOR = 3.0                      # activations alive at once, in units of the largest one
+
+
+def activation_bytes_per_pixel(module: Any, in_channels: int, device: DeviceInfo | None = None,
+                               multiple: int = 1, probe: int = 32) -> float:
+    """Bytes of activations per INPUT pixel of ``module``, measured once with forward hooks on a
+    ``probe`` x ``probe`` input (largest leaf output x ALIVE_FACTOR, at the precision that runs).
+    Cached on the module."""
+    key = (in_channels, getattr(device, "precision", "fp32"))
+    cache = getattr(module, "_ganstudio_bpp", None)
+    if cache is not None and key in cache:
+        return cache[key]
+    import torch
+
+    side = max(probe, multiple) + (-max(probe, multiple)) % max(1, multiple)
+    largest = [0]
+
+    def hook(_m, _i, out):
+        if isinstance(out, torch.Tensor):
+            largest[0] = max(largest[0], out.numel() * out.element_size())
+
+    handles = [m.register_forward_hook(hook) for m in module.modules() if next(m.children(), None) is None]
+    try:
+        dev = device.device if device is not None else torch.device("cpu")
+        dtype = device.dtype if device is not None else torch.float32
+        x = torch.zeros(1, in_channels, side, side, device=dev, dtype=dtype)
+        if device is not None and device.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), (device.autocast() if device is not None else contextlib.nullcontext()):
+            module(x)
+    finally:
+        for h in handles:
+            h.remove()
+    bpp = largest[0] * ALIVE_FACTOR / float(side * side)
+    try:
+        module._ganstudio_bpp = {**(cache or {}), key: bpp}
+    except Exception:  # noqa: BLE001 - a module that refuses attributes: just not cached
+        pass
+    return bpp
+
+
+def available_memory(device: DeviceInfo | None) -> int:
+    """Bytes a job may still allocate on ``device``: free VRAM on CUDA, MemAvailable on the CPU."""
+    if device is not None and device.type == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info(device.device)
+        return int(free)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    from .device import physical_memory
+
+    return physical_memory() // 2
+
+
+def _even_tile(length: int, n: int, overlap: int) -> int:
+    """Tile size that covers ``length`` with ``n`` tiles overlapping by ``overlap``."""
+    return length if n <= 1 else math.ceil((length + (n - 1) * overlap) / n)
+
+
+def auto_tile(h: int, w: int, *, bytes_per_pixel: float, scale: int, channels: int, pad: int,
+              overlap: int, budget: int) -> int:
+    """The largest tile (0 = the whole image) whose activations plus the float band of tile rows
+    fit in ``budget`` bytes. Tile sizes divide the image evenly so no tile is mostly context."""
+    def cost(tile: int) -> float:
+        th, tw = min(tile, h), min(tile, w)
+        ctx_h = th + (2 * pad if th < h else 0)
+        ctx_w = tw + (2 * pad if tw < w else 0)
+        band = th * scale * w * scale * channels * 4
+        return bytes_per_pixel * ctx_h * ctx_w + band
+
+    longest = max(h, w)
+    if cost(longest) <= budget:
+        return 0
+    n = 2
+    while True:
+        tile = max(MIN_TILE, _even_tile(longest, n, overlap))
+        if cost(tile) <= budget or tile <= MIN_TILE:
+            return tile
+        n += 1
+
+
+def job_budget(device: DeviceInfo | None, limit: int = 0, reserved: int = 0) -> int:
+    """Bytes for a job's tiles. CPU: the explicit ``limit`` (Preferences > job memory) or
+    DEFAULT_JOB_MEMORY, less ``reserved`` (the result arrays, which live in the same RAM), never
+    more than half of MemAvailable. CUDA: 80 % of the free VRAM (or ``limit`` if smaller); the
+    result arrays live in host RAM."""
+    free = available_memory(device)
+    if device is not None and device.type == "cuda":
+        cap = int(free * 0.8)
+        return max(64 * 2**20, min(cap, limit) if limit and limit > 0 else cap)
+    cap = limit if limit and limit > 0 else DEFAULT_JOB_MEMORY
+    return max(64 * 2**20, min(cap - reserved, free // 2))
