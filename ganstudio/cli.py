@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import sys
 
 from . import __version__
-from .commands import COMMAND_MODULES
+from .commands import command_modules
+from .commands.errors import CliError  # re-exported: ``from ganstudio.cli import CliError`` still works
 
+log = logging.getLogger(__name__)
 
-class CliError(Exception):
-    """A user-facing error: printed without a traceback, exit status 2."""
+__all__ = ["CliError", "build_parser", "entry", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,14 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ganstudio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in command_modules():  # every module of ganstudio/commands (no list to edit)
         try:
             module = importlib.import_module(f"ganstudio.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command still being written elsewhere
-            if exc.name != f"ganstudio.commands.{name}":
-                raise
+        except Exception as exc:  # noqa: BLE001 - a broken command must not take the CLI down
+            log.warning("command %s is unavailable: %s: %s", name, type(exc).__name__, exc)
             continue
-        module.register(sub)
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(sub)
     return parser
 
 

@@ -65,7 +65,7 @@ def _explode(doc: Any, folder: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CliError
+    from .errors import CliError
     from ..core.io import ImageFileError, export_image, open_document, save_ora
     from ..core.io.image_io import format_for_path
 

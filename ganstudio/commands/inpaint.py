@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .device_args import add_device_arguments, task_context
+
 DEFAULT_MODEL = "builtin.inpaint-compact"
 
 
@@ -36,8 +38,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--resize-limit", type=int, default=1280, help="long side the model sees at most")
     p.add_argument("--dilate", type=int, default=2, help="grow the mask by N px")
     p.add_argument("--feather", type=int, default=4, help="soft edge in px")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
-    p.add_argument("--threads", type=int, default=0)
+    add_device_arguments(p)
     p.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(handler=run)
@@ -58,7 +59,7 @@ def _mask_from_file(arr):
 
 
 def _pairs(image: Path, mask: Path, out: Path) -> list[tuple[Path, Path | None, Path]]:
-    from ..cli import CliError
+    from .errors import CliError
     from ..core.io.image_io import EXTENSIONS
 
     if image.is_file():
@@ -87,9 +88,9 @@ def _pairs(image: Path, mask: Path, out: Path) -> list[tuple[Path, Path | None, 
 
 
 def run(args: Any) -> int:
-    from ..cli import CliError
+    from .errors import CliError
     from ..core.io import ImageFileError, export_image, read_image_array
-    from ..tasks.base import Cancelled, TaskContext, TaskError, TaskInputs, drive
+    from ..tasks.base import Cancelled, TaskError, TaskInputs, drive
     from ..tasks.inpaint import InpaintRequest
     from ..tasks.inpaint import run as inpaint
 
@@ -98,7 +99,7 @@ def run(args: Any) -> int:
         Path(args.output).mkdir(parents=True, exist_ok=True)
     request = InpaintRequest(model_id=args.model, strategy=args.strategy, crop_margin=args.margin,
                              resize_limit=args.resize_limit, dilate=args.dilate, feather=args.feather)
-    ctx = TaskContext(device=args.device, threads=args.threads)
+    ctx = task_context(args)
     results: list[dict[str, Any]] = []
     failed = 0
     for src, msk, dst in pairs:

@@ -46,7 +46,7 @@ def _human(n: int) -> str:
 
 
 def run(args: Any) -> int:
-    from ..cli import CliError
+    from .errors import CliError
     from ..models.catalog import CatalogError
     from ..models.safeload import ModelLoadError
     from ..models.store import StoreError, default_store

@@ -1,19 +1,53 @@
-"""``ganstudio train ...``: train the built-in models.
+"""``ganstudio train ...``: train the built-in models and your own styles.
 
     ganstudio train inpaint --data DIR --out RUN_DIR [--resume] [--minutes N] [--holdout N] [--seed S]
     ganstudio train inpaint-export --run RUN_DIR -o FILE.safetensors [--half]
+    ganstudio train <name> ...        one per ganstudio/train/<name>.py that defines register_cli
 
-torch is imported inside the handlers only.
+Discovery: every module ``ganstudio/train/<name>.py`` that defines ``register_cli(subparsers)``
+adds its own subcommands there (``ganstudio train colorize``, ``train style``, ``train scene`` ...;
+no list to edit). Its parsers set ``train_handler=fn`` with ``fn(args) -> int``; a ``ValueError``
+or ``FileNotFoundError`` raised by the handler is a user error (exit status 2, message on stderr
+or ``{"ok": false, "error": ...}`` with ``--json``). A module that fails to import is skipped
+(its name is listed by ``ganstudio train --help``) so one broken trainer never breaks the CLI.
+
+Only modules whose source contains ``def register_cli(`` are imported, and they must import torch
+inside functions only (the CLI starts without torch).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import pkgutil
+
+_BUILTIN = {"inpaint", "inpaint_masks", "data"}   # handled here / helpers without a CLI
+discovery_errors: dict[str, str] = {}
+
+
+def _discover_modules() -> list[str]:
+    """Names of the train modules whose source defines ``register_cli`` (others - helpers,
+    ``python -m`` scripts - are not even imported)."""
+    from pathlib import Path
+
+    from .. import train as train_pkg
+
+    names = []
+    for m in pkgutil.iter_modules(train_pkg.__path__):
+        if m.name.startswith("_") or m.name in _BUILTIN or m.ispkg:
+            continue
+        try:
+            src = (Path(m.module_finder.path) / f"{m.name}.py").read_text(encoding="utf-8")
+        except (OSError, AttributeError):
+            src = "def register_cli("   # unknown loader (frozen bundle): import and look
+        if "def register_cli(" in src:
+            names.append(m.name)
+    return sorted(names)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="train a built-in model")
+    p = subparsers.add_parser("train", help="train a built-in model or your own style")
     sub = p.add_subparsers(dest="train_command", metavar="MODEL")
     sub.required = True
 
@@ -46,6 +80,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true")
     e.set_defaults(handler=run)
 
+    for name in _discover_modules():
+        try:
+            mod = importlib.import_module(f"ganstudio.train.{name}")
+        except Exception as exc:  # noqa: BLE001 - one broken trainer must not break the CLI
+            discovery_errors[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        reg = getattr(mod, "register_cli", None)
+        if callable(reg):
+            before = set(sub.choices)
+            reg(sub)
+            for cmd in set(sub.choices) - before:
+                sub.choices[cmd].set_defaults(handler=run)
+    if discovery_errors:
+        p.epilog = "not available (import failed): " + ", ".join(sorted(discovery_errors))
+
 
 def _device(name: str) -> str:
     if name != "auto":
@@ -62,7 +111,14 @@ def _device(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..cli import CliError
+    from .errors import CliError
+
+    handler = getattr(args, "train_handler", None)
+    if handler is not None:
+        try:
+            return int(handler(args) or 0)
+        except (ValueError, FileNotFoundError) as exc:
+            raise CliError(str(exc)) from exc
 
     if args.train_command == "inpaint":
         from ..train.inpaint import TrainConfig, train

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .device_args import add_device_arguments, task_context
+
 DEFAULT_MODEL = "realesrgan.x4plus"   # offline (converted from the PyPI ncnn data wheel)
 
 
@@ -32,9 +34,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--height", type=int, default=0, help="target height")
     p.add_argument("--enhance", action="store_true",
                    help="enhance detail: super-resolve then resample back to the input size")
-    p.add_argument("--tile", type=int, default=0, help="tile size in input pixels (0 = automatic)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all available)")
+    add_device_arguments(p, tile=True)
     p.add_argument("--alpha", choices=["resize", "model"], default="resize",
                    help="how an alpha channel is enlarged (default: resize)")
     p.add_argument("--format", choices=["png", "jpg", "webp", "tiff", "bmp"],
@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
 
 def collect(inputs: list[str], output: str, fmt: str | None) -> list[tuple[Path, Path]]:
     """(input file, output file) pairs. Folders are searched recursively (layout kept)."""
-    from ..cli import CliError
+    from .errors import CliError
     from ..core.io.image_io import EXTENSIONS
 
     out = Path(output)
@@ -86,9 +86,9 @@ def collect(inputs: list[str], output: str, fmt: str | None) -> list[tuple[Path,
 
 
 def run(args: Any) -> int:
-    from ..cli import CliError
+    from .errors import CliError
     from ..core.io import ImageFileError, export_image, read_image_array
-    from ..tasks.base import Cancelled, TaskContext, TaskError, TaskInputs
+    from ..tasks.base import Cancelled, TaskError, TaskInputs
     from ..tasks.super_resolution import UpscaleRequest
     from ..tasks.super_resolution import run as upscale
 
@@ -101,7 +101,7 @@ def run(args: Any) -> int:
                            + (f" and {len(existing) - 1} more" if len(existing) > 1 else ""))
     if args.scale is not None and not 0 < args.scale <= 16:
         raise CliError("--scale must be between 0 and 16")
-    ctx = TaskContext(device=args.device, threads=args.threads, tile_size=args.tile)
+    ctx = task_context(args)
     t_all = time.perf_counter()
     files: list[dict[str, Any]] = []
     ok = True

@@ -13,6 +13,7 @@ Whole-document geometry changes (crop, resize canvas, resample: see operations.p
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,11 @@ class DocumentEvents(SignalGroup):
 
 
 _KEEP: Any = object()
+_doc_ids = itertools.count(1)
+_frame_ids = itertools.count(1)
+
+#: (dx, dy, sx, sy): a point (x, y) of the old frame is at (x * sx + dx, y * sy + dy) in the new one
+FrameTransform = tuple[float, float, float, float]
 
 
 @dataclass
@@ -70,6 +76,15 @@ class Document:
         self.path: Path | None = None
         self.source_format: str | None = None
         self._modified = False
+        # Revision tracking (jobs place results with it, see jobs/placement.py):
+        # ``uid`` names the document for the process; ``revision`` grows on every recorded step,
+        # undo and redo; ``frame`` names the coordinate system (canvas size + layer placement):
+        # a crop / canvas resize / resample makes a new frame whose transform from the previous one
+        # is kept, and undoing it restores the previous frame id.
+        self.uid = next(_doc_ids)
+        self.revision = 0
+        self.frame = next(_frame_ids)
+        self._frames: dict[int, tuple[int, FrameTransform | None]] = {}
         self.history = History(self) if memory_limit is None else History(self, memory_limit)
         self._handlers: dict[int, list[tuple[Any, Any]]] = {}
 
@@ -98,6 +113,29 @@ class Document:
         if self._modified != value:
             self._modified = value
             self.events.modified.emit(value)
+
+    def bump_revision(self) -> None:
+        """Called by History after every recorded step, undo and redo."""
+        self.revision += 1
+
+    def frame_transform(self, frame: int) -> FrameTransform | None:
+        """The transform from coordinates of ``frame`` (an earlier ``doc.frame``) to the current
+        ones: identity when it is the current frame, the composition of the crops / resizes made
+        since, or None when it cannot be known (``frame`` is not an ancestor of the current frame,
+        e.g. after undoing past it and editing differently, or a geometry change of unknown kind)."""
+        dx, dy, sx, sy = 0.0, 0.0, 1.0, 1.0
+        cur = self.frame
+        seen = 0
+        while cur != frame:
+            link = self._frames.get(cur)
+            if link is None or link[1] is None or seen > 10_000:
+                return None
+            parent, (tx, ty, tsx, tsy) = link
+            # t maps parent -> cur and (dx, dy, sx, sy) maps cur -> current: compose as A(t(p))
+            dx, dy, sx, sy = tx * sx + dx, ty * sy + dy, sx * tsx, sy * tsy
+            cur = parent
+            seen += 1
+        return dx, dy, sx, sy
 
     def set_path(self, path: str | Path | None) -> None:
         self.path = None if path is None else Path(path)
@@ -390,11 +428,16 @@ class Document:
     def replace_contents(self, label: str, *, size: tuple[int, int] | None = None,
                          layers: Mapping[Layer, LayerData] | None = None,
                          selection: np.ndarray | None = _KEEP,
-                         ai_mask: np.ndarray | None = _KEEP) -> None:
+                         ai_mask: np.ndarray | None = _KEEP,
+                         transform: FrameTransform | None = None) -> None:
         """Swap canvas size, layer arrays / masks / offsets, selection and AI mask: one undo step.
 
         Arrays are swapped by reference (the old ones are kept by the undo step), so the caller
         must hand over fresh arrays. Omitted items stay as they are.
+        ``transform`` (dx, dy, sx, sy): how old document coordinates map to the new ones (crop:
+        (-x, -y, 1, 1)); a size change or a transform makes a new coordinate frame (``frame``),
+        and results of jobs started before are re-targeted with it (None with a size change:
+        unknown, such results are refused).
         """
         layers = dict(layers or {})
         new_size = self.size if size is None else (int(size[0]), int(size[1]))
@@ -406,7 +449,15 @@ class Document:
             old_data, old_mask, old_offset = old_state["layers"][layer]
             mask = old_mask if ld.mask is _KEEP else ld.mask
             new_layers[layer] = (ld.data, mask, old_offset if ld.offset is None else ld.offset)
+        new_frame = self.frame
+        identity = transform is None or tuple(transform) == (0, 0, 1, 1)
+        if new_size != self.size or not identity:
+            new_frame = next(_frame_ids)
+            self._frames[new_frame] = (self.frame, None if transform is None else
+                                       tuple(float(v) for v in transform))  # type: ignore[assignment]
+        old_state["frame"] = self.frame
         new_state = {
+            "frame": new_frame,
             "size": new_size, "layers": new_layers,
             "selection": old_state["selection"] if selection is _KEEP else selection,
             "ai_mask": old_state["ai_mask"] if ai_mask is _KEEP else ai_mask,
@@ -441,6 +492,7 @@ class Document:
 
     def _restore(self, state: dict) -> None:
         old_bounds = self.bounds
+        self.frame = state.get("frame", self.frame)
         if state["size"] != self.size:
             self._width, self._height = state["size"]
             self.events.size.emit(self.size)

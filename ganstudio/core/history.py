@@ -267,6 +267,7 @@ class History:
                 self._undo.append(step)
                 self._redo.clear()
                 self._enforce_limit()
+                self._bump()
                 self.doc.mark_modified()
             self.events.changed.emit()
 
@@ -302,6 +303,7 @@ class History:
             first = last.commands[0]
             assert isinstance(first, CallbackCommand)
             last.commands = [CallbackCommand(last.label, first._undo, command._redo)]
+            self._bump()
             self.doc.mark_modified()
             return
         self.push(command)
@@ -345,6 +347,7 @@ class History:
         step = self._undo.pop()
         self._replay(step.undo)
         self._redo.append(step)
+        self._bump()
         self.doc.mark_modified()
         self.events.changed.emit()
         return True
@@ -355,9 +358,15 @@ class History:
         step = self._redo.pop()
         self._replay(step.redo)
         self._undo.append(step)
+        self._bump()
         self.doc.mark_modified()
         self.events.changed.emit()
         return True
+
+    def _bump(self) -> None:
+        bump = getattr(self.doc, "bump_revision", None)  # the owner may be a test double
+        if bump is not None:
+            bump()
 
     def _replay(self, fn: Callable[[Any], None]) -> None:
         self._replaying = True

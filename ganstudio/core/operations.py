@@ -120,7 +120,8 @@ def crop(doc: Document, rect: Rect) -> None:
         return None if m is None else m[rect.slices()].copy()
 
     doc.replace_contents("Crop image", size=(rect.w, rect.h), layers=layers,
-                         selection=cut(doc.selection), ai_mask=cut(doc.ai_mask))
+                         selection=cut(doc.selection), ai_mask=cut(doc.ai_mask),
+                         transform=(-rect.x, -rect.y, 1, 1))
 
 
 def resize_canvas(doc: Document, width: int, height: int,
@@ -148,7 +149,8 @@ def resize_canvas(doc: Document, width: int, height: int,
         return new
 
     doc.replace_contents("Resize canvas", size=(width, height), layers=layers,
-                         selection=shift(doc.selection), ai_mask=shift(doc.ai_mask))
+                         selection=shift(doc.selection), ai_mask=shift(doc.ai_mask),
+                         transform=(dx, dy, 1, 1))
 
 
 def resample_image(doc: Document, width: int, height: int, method: str = "lanczos") -> None:
@@ -177,7 +179,8 @@ def resample_image(doc: Document, width: int, height: int, method: str = "lanczo
         return None if m is None else resample_plane(m, (width, height), method)
 
     doc.replace_contents("Resample image", size=(width, height), layers=layers,
-                         selection=scale(doc.selection), ai_mask=scale(doc.ai_mask))
+                         selection=scale(doc.selection), ai_mask=scale(doc.ai_mask),
+                         transform=(0, 0, sx, sy))
 
 
 def resample_plane(plane: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:

@@ -1,12 +1,20 @@
-"""Where jobs run. LocalBackend: worker threads in this process (one by default: one GPU job at a
-time). A remote backend would implement the same three methods (the Request serialises to a dict)."""
+"""Where jobs run. A Backend schedules work on its worker threads (``start``) and runs one job
+(``execute``: a generator of Progress returning the Result). LocalBackend runs the task on the
+worker thread of this process (one by default: one GPU job at a time); ProcessBackend
+(jobs/process_backend.py) sends the serialised job to a child process instead."""
 
 from __future__ import annotations
 
 import abc
 import collections
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ganstudio.tasks.base import Progress, Result
+
+    from .job import Job
 
 
 class Backend(abc.ABC):
@@ -21,6 +29,26 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def threads(self) -> list[threading.Thread]:
         """Live worker threads (tests check none is left running)."""
+
+    def execute(self, job: Job) -> Generator[Progress, None, Any]:
+        """Run ``job`` (called on a worker thread): in this process by default."""
+        from .execute import run_job
+
+        return run_job(job, self.sessions)
+
+    def close_session(self, key: str) -> None:
+        """Close session ``key`` (called on a worker thread, after its queued jobs)."""
+        session = self.sessions.pop(key, None)
+        if session is not None:
+            session.close()
+
+    @property
+    def sessions(self) -> dict[str, Any]:
+        """Live TaskSession objects by key (in this process)."""
+        d = self.__dict__.get("_sessions")
+        if d is None:
+            d = self.__dict__["_sessions"] = {}
+        return d
 
 
 class LocalBackend(Backend):

@@ -1,4 +1,9 @@
-"""JobQueue: submit task generators, run them on a Backend, cancel running / drop queued (Qt-free)."""
+"""JobQueue: submit jobs, run them on a Backend, cancel running / drop queued (Qt-free).
+
+Sessions: jobs with the same ``session`` key run in submission order; submitting an ``update``
+job cancels the session's updates still queued ("latest wins": ``superseded_by`` names the newer
+job); ``close_session(key)`` closes the TaskSession after its queued jobs.
+"""
 
 from __future__ import annotations
 
@@ -29,16 +34,46 @@ class JobQueue:
         self.events = QueueEvents()
         self.jobs: list[Job] = []
         self._lock = threading.Lock()
+        self._session_locks: dict[str, threading.Lock] = {}
 
     # -- public -----------------------------------------------------------------------------------
-    def submit(self, title: str, task_fn: Callable[..., Any], inputs: TaskInputs, request: Any,
+    def submit(self, title: str | Job, task_fn: Callable[..., Any] | None = None,
+               inputs: TaskInputs | None = None, request: Any = None,
                ctx: TaskContext | None = None) -> Job:
-        job = Job(title, task_fn, inputs, request, ctx)
+        """``submit(job)``, or the legacy ``submit(title, task_fn, inputs, request, ctx)``."""
+        job = title if isinstance(title, Job) else Job(title, task_fn, inputs, request, ctx)
+        superseded: list[Job] = []
         with self._lock:
+            if job.kind == "update" and job.session is not None:
+                superseded = [j for j in self.jobs if j.session == job.session
+                              and j.kind == "update" and j.state is JobState.QUEUED]
             self.jobs.append(job)
+        for old in superseded:   # latest wins: a queued slider move is replaced by the newer one
+            old.superseded_by = job.id
+            self.cancel(old)
+            old.release()
         self.events.added.emit(job)
         self.backend.start(lambda: self._execute(job))
         return job
+
+    def close_session(self, key: str) -> None:
+        """Drop the session's queued jobs and close it once its running job is done."""
+        for j in list(self.jobs):
+            if j.session == key and j.state is JobState.QUEUED:
+                self.cancel(j)
+        try:
+            self.backend.start(lambda: self.backend.close_session(key))
+        except RuntimeError:  # shut down: nothing left to close
+            pass
+
+    def release_finished(self) -> int:
+        """Free the arrays of every finished job (``Job.release``); returns how many."""
+        n = 0
+        for j in list(self.jobs):
+            if j.done and not j.released:
+                j.release()
+                n += 1
+        return n
 
     def cancel(self, job: Job) -> None:
         """Running: set its cancel token (it stops at the next check). Queued: drop it."""
@@ -48,6 +83,7 @@ class JobQueue:
                 job.cancel_token.cancel()
                 job.error = None
                 job._set_state(JobState.CANCELLED)
+                job.release()
                 return
         if state is JobState.RUNNING:
             job.cancel_token.cancel()
@@ -68,6 +104,7 @@ class JobQueue:
             gone = [j for j in self.jobs if j.done]
             self.jobs = [j for j in self.jobs if not j.done]
         for j in gone:
+            j.release()
             self.events.removed.emit(j)
 
     def active(self) -> list[Job]:
@@ -90,9 +127,13 @@ class JobQueue:
                 return  # dropped while queued
             job.state = JobState.RUNNING
         job.events.state.emit(JobState.RUNNING)
+        lock = self._session_lock(job.session) if job.session else None
+        if lock is not None:
+            lock.acquire()
+        gen = None
         try:
             job.ctx.check_cancelled()
-            gen = job.task_fn(job.inputs, job.request, job.ctx)
+            gen = self.backend.execute(job)
             while True:
                 try:
                     p = next(gen)
@@ -116,3 +157,20 @@ class JobQueue:
             log.error("job %s failed:\n%s", job.title, traceback.format_exc())
             job.error, job.exception = f"{type(exc).__name__}: {exc}", exc
             job._set_state(JobState.FAILED)
+        finally:
+            if gen is not None:
+                try:
+                    gen.close()  # the task's own finally blocks run now, on this thread
+                except Exception:  # noqa: BLE001
+                    pass
+            if lock is not None:
+                lock.release()
+            if job.state is not JobState.FINISHED:
+                job.release()  # nothing will ever be applied: free the inputs now
+
+    def _session_lock(self, key: str) -> threading.Lock:
+        with self._lock:
+            lock = self._session_locks.get(key)
+            if lock is None:
+                lock = self._session_locks[key] = threading.Lock()
+            return lock

@@ -10,7 +10,7 @@ import numpy as np
 from ganstudio.core.document import Document
 from ganstudio.core.geometry import Rect
 from ganstudio.core.layers import Layer, RasterLayer
-from ganstudio.tasks.base import Result, TaskInputs
+from ganstudio.tasks.base import Result, ResultLayer, TaskInputs
 
 
 def _active_region(doc: Document, rect: Rect) -> np.ndarray:
@@ -174,5 +174,36 @@ def add_result_layer(doc: Document, result: Result, rect: Rect, request: Any, *,
     pixels = _to_layer_pixels(result.image, doc)
     layer = RasterLayer(name or result.name or "AI result", pixels, offset=(rect.x, rect.y),
                         provenance=provenance(result, request))
+    doc.add_layer(layer, index=index, label=f"Add “{layer.name}”")
+    return layer
+
+
+def add_result_layers(doc: Document, result: Result, rect: Rect, request: Any, *,
+                      index: int | None = None) -> list[Layer]:
+    """Add every output layer of ``result`` (``Result.layers``, or its image) as new layers: each
+    ``ResultLayer.rect`` is relative to ``rect`` (None: at ``rect``'s top-left), its mask becomes
+    the layer mask; its ``info`` is added to the provenance. One undo step."""
+    out: list[Layer] = []
+    outputs = result.output_layers()
+    if not outputs:
+        return out
+    with doc.history.transaction(f"Add “{outputs[0].name}”" if len(outputs) == 1 else
+                                 f"Add {len(outputs)} layers"):
+        for k, la in enumerate(outputs):
+            out.append(_add_output_layer(doc, result, la, rect, request,
+                                         None if index is None else index + k))
+    return out
+
+
+def _add_output_layer(doc: Document, result: Result, la: ResultLayer, rect: Rect, request: Any,
+                      index: int | None) -> Layer:
+    x, y = rect.x, rect.y
+    if la.rect is not None:
+        x, y = rect.x + int(la.rect[0]), rect.y + int(la.rect[1])
+    pixels = _to_layer_pixels(la.image, doc)
+    prov = provenance(Result(image=None, name=la.name, info={**result.info, **la.info}), request)
+    mask = None if la.mask is None else np.ascontiguousarray(la.mask, dtype=np.uint8)
+    layer = RasterLayer(la.name or result.name or "AI result", pixels, offset=(x, y),
+                        provenance=prov, mask=mask)
     doc.add_layer(layer, index=index, label=f"Add “{layer.name}”")
     return layer

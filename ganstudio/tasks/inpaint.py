@@ -350,3 +350,10 @@ def composite_weight(mask: np.ndarray, request: InpaintRequest) -> np.ndarray:
     if request.model_id in OPENCV_IDS:
         return (core > 0).astype(np.float32)
     return feather_weight(core, max(0, int(request.feather)))
+
+from .registry import TaskSpec, register_task  # noqa: E402
+
+SPEC = register_task(TaskSpec(
+    name="inpaint", title="Remove", request_type=InpaintRequest, run=run,
+    default_models=(BUILTIN_ID,), ui="ganstudio.ui.tasks.inpaint", cli="ganstudio.commands.inpaint",
+    description="Remove what the mask covers and fill it plausibly (built-in, LaMa, OpenCV)"))

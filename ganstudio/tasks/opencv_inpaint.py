@@ -103,3 +103,12 @@ def run(inputs: TaskInputs, request: OpenCVInpaintRequest,
         yield Progress(i + 1, len(boxes), f"region {i + 1}/{len(boxes)}")
     return Result(image=out, name=f"Removed ({'Telea' if request.method == 'telea' else 'Navier-Stokes'})",
                   info={"model": f"opencv.{request.method}", "regions": len(boxes)})
+
+
+from .registry import TaskSpec, register_task  # noqa: E402
+
+# No UI or command of its own: the Remove panel (ui/tasks/inpaint.py) and `ganstudio inpaint
+# --model opencv.telea|opencv.ns` reach it through the inpaint task.
+SPEC = register_task(TaskSpec(
+    name="opencv_inpaint", title="Remove object (OpenCV)", request_type=OpenCVInpaintRequest, run=run,
+    default_models=("opencv.telea",), description="Classical inpainting (Telea / Navier-Stokes)"))

@@ -183,3 +183,10 @@ def run(inputs: TaskInputs, request: UpscaleRequest,
 def _opaque(alpha: np.ndarray) -> bool:
     full = 255 if alpha.dtype == np.uint8 else 65535
     return bool(alpha.min() == full)
+
+from .registry import TaskSpec, register_task  # noqa: E402
+
+SPEC = register_task(TaskSpec(
+    name="super_resolution", title="Upscale", request_type=UpscaleRequest, run=run,
+    default_models=(DEFAULT_MODEL,), ui="ganstudio.ui.tasks.upscale", cli="ganstudio.commands.upscale",
+    description="Enlarge (or enhance detail) with a super-resolution model"))

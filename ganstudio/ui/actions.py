@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QToolBar
 from .theme import icon
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .window_api import ActionsHost as MainWindow
 
 K = QKeySequence.StandardKey
 
@@ -126,17 +126,7 @@ def build(window: MainWindow) -> None:
     group = QActionGroup(window)
     group.setExclusive(True)
     for tool in window.tools.tools.values():
-        act = QAction(icon(tool.icon), tool.title, window)
-        act.setObjectName(f"tool_{tool.name}")
-        act.setCheckable(True)
-        if tool.shortcut:
-            act.setShortcut(QKeySequence(tool.shortcut))
-            act.setToolTip(f"{tool.title} ({tool.shortcut}): {tool.tooltip}")
-        else:
-            act.setToolTip(f"{tool.title}: {tool.tooltip}")
-        act.triggered.connect(lambda _c=False, n=tool.name: window.tools.select(n))
-        group.addAction(act)
-        acts[f"tool_{tool.name}"] = act
+        _tool_action(window, group, tool)
     acts[f"tool_{window.tools.current.name}"].setChecked(True)
     window.tools.tool_changed.connect(lambda n: acts[f"tool_{n}"].setChecked(True))
     for name, text, key, delta in (("brush_smaller", "Smaller brush", "[", -1),
@@ -158,6 +148,7 @@ def build(window: MainWindow) -> None:
                 window.recent_menu = menu.addMenu("Open &Recent")
             elif item == "@tools":
                 tools_menu = menu.addMenu("&Tools")
+                window.tools_menu = tools_menu
                 for tool in window.tools.tools.values():
                     tools_menu.addAction(acts[f"tool_{tool.name}"])
                 tools_menu.addSeparator()
@@ -189,6 +180,32 @@ def build(window: MainWindow) -> None:
         tools_bar.addAction(acts[f"tool_{tool.name}"])
     window.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tools_bar)
     window.tools_toolbar = tools_bar
+
+    def tool_added(tool) -> None:  # noqa: ANN001 - a task UI registered its own tool
+        act = _tool_action(window, group, tool)
+        tools_bar.addAction(act)
+        menu = getattr(window, "tools_menu", None)
+        if menu is not None:
+            first = next((a for a in menu.actions() if a.isSeparator()), None)
+            menu.insertAction(first, act) if first is not None else menu.addAction(act)
+        act.setEnabled(window.document is not None)
+
+    window.tools.tool_added.connect(tool_added)
+
+
+def _tool_action(window: MainWindow, group: QActionGroup, tool) -> QAction:  # noqa: ANN001
+    act = QAction(icon(tool.icon), tool.title, window)
+    act.setObjectName(f"tool_{tool.name}")
+    act.setCheckable(True)
+    if tool.shortcut:
+        act.setShortcut(QKeySequence(tool.shortcut))
+        act.setToolTip(f"{tool.title} ({tool.shortcut}): {tool.tooltip}")
+    else:
+        act.setToolTip(f"{tool.title}: {tool.tooltip}")
+    act.triggered.connect(lambda _c=False, n=tool.name: window.tools.select(n))
+    group.addAction(act)
+    window.qactions[f"tool_{tool.name}"] = act
+    return act
 
 
 def update(window: MainWindow) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (QBrush, QColor, QCursor, QKeyEvent, QMouseEvent, QPainter,
+from PySide6.QtGui import (QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter,
                            QPainterPath, QPaintEvent, QPen, QPixmap, QPolygonF, QResizeEvent,
                            QTransform, QWheelEvent)
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
@@ -33,7 +33,7 @@ from .tile_cache import MAX_LEVEL, TileCache
 if TYPE_CHECKING:
     from ganstudio.core.layers import Layer
 
-    from .tools import ToolManager
+    from .canvas_api import ToolHost as ToolManager
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class Canvas(QAbstractScrollArea):
         self._selection_dirty = True
         self._compare_layer: Layer | None = None
         self._compare_mode = "off"
+        self._preview: tuple[Rect, QImage] | None = None
         self._split = 0.5
         self._dragging_split = False
         self._pending = False
@@ -210,6 +211,7 @@ class Canvas(QAbstractScrollArea):
                 variant = "before" if (self._compare_mode == "before"
                                        and self._compare_layer is not None) else "after"
                 self._draw_tiles(p, variant, visible, clip, t0)
+        self._draw_preview(p)
         self._draw_selection(p)
         self._draw_compare_ui(p)
         if self.tools is not None and self.tools.current is not None:
@@ -218,6 +220,45 @@ class Canvas(QAbstractScrollArea):
         if self._pending:
             vp = self.viewport()
             QTimer.singleShot(0, vp, vp.update)  # context object: dropped if the canvas goes
+
+    # -- job previews (Progress.preview, drawn over the image while a job runs) ----------------------
+    @property
+    def preview(self) -> tuple[Rect, QImage] | None:
+        return self._preview
+
+    def show_preview(self, rect: Rect, image: np.ndarray) -> None:
+        """Draw ``image`` (HxWx3|4 uint8/uint16, straight alpha) scaled into ``rect`` (document
+        coordinates) over the image until :meth:`clear_preview`; the document is not touched."""
+        img = np.asarray(image)
+        if img.dtype == np.uint16:
+            img = (img >> 8).astype(np.uint8)
+        elif img.dtype != np.uint8:
+            img = np.clip(img, 0, 255).astype(np.uint8)
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        if img.shape[2] == 3:
+            img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
+        img = np.ascontiguousarray(img)
+        h, w = img.shape[:2]
+        qimg = QImage(img.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        old = self._preview
+        self._preview = (rect, qimg)
+        self._update_doc_rect(rect if old is None else rect.union(old[0]))
+
+    def clear_preview(self) -> None:
+        if self._preview is not None:
+            rect = self._preview[0]
+            self._preview = None
+            self._update_doc_rect(rect)
+
+    def _draw_preview(self, p: QPainter) -> None:
+        if self._preview is None:
+            return
+        rect, qimg = self._preview
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        p.drawImage(self.doc_rect_to_view(rect), qimg)
+        p.restore()
 
     def _tile_target(self, level: int, tx: int, ty: int) -> QRect:
         r = TileCache.tile_doc_rect(level, tx, ty).intersect(self.document.bounds)

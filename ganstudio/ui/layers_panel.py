@@ -15,7 +15,7 @@ from ganstudio.core.layers import BlendMode, Layer
 from .layers_model import COL_LOCK, COL_NAME, COL_VISIBLE, THUMB, LayersModel
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .window_api import ActionsHost as MainWindow
 
 
 class LayersPanel(QWidget):

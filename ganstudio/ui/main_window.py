@@ -1,16 +1,15 @@
 """The GAN Studio main window: documents in tabs over the canvas, docks (tool options, layers,
 jobs), menus / tool bars (actions.py), status bar, and the window API used by task UIs
-(docs/UI.md): ``document``, ``menu(path)``, ``run_task(...)``, ``task_mask()``, ``preferences``,
-``show_error``, ``status_message``, ``add_dock``."""
+(docs/UI.md; the Protocol is ui/window_api.py): ``document``, ``menu(path)``, ``run_job(job)``,
+``placement(rect)``, ``task_mask()``, ``preferences``, ``show_error``, ``status_message``,
+``add_dock``, ``show_preview``; the task platform side lives in task_host.py."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,7 @@ from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMenu, QMessage
 
 from ganstudio import __version__
 from ganstudio.core.document import Document
-from ganstudio.jobs import Job, JobQueue, JobState
-from ganstudio.tasks.base import TaskInputs
+from ganstudio.jobs import Job, JobQueue
 
 from . import actions as actions_mod
 from .canvas import Canvas
@@ -37,6 +35,7 @@ from .status_bar import StatusBar
 from .theme import app_icon
 from .tool_options import ToolOptions
 from .tools import ToolManager
+from .task_host import TaskHost
 from .window_commands import WindowCommands
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,7 @@ class DocState:
     subscriptions: list[tuple[Any, Any]] | None = None
 
 
-class MainWindow(WindowCommands, QMainWindow):
+class MainWindow(TaskHost, WindowCommands, QMainWindow):
     document_changed = Signal(object)  # the active Document or None
 
     def __init__(self, *, check_recovery: bool = False, load_task_uis: bool = True) -> None:
@@ -71,13 +70,12 @@ class MainWindow(WindowCommands, QMainWindow):
         self.recent_menu: QMenu | None = None
         self.panels_menu: QMenu | None = None
         self._docs: list[DocState] = []
-        self._job_callbacks: dict[int, tuple[Document | None, Callable, Callable | None, str]] = {}
         self.device_in_use = "auto"
 
         self.tools = ToolManager(self)
         self.job_queue = JobQueue()
         self.job_bridge = JobBridge(self.job_queue, self)
-        self.job_bridge.state_changed.connect(self._job_state)
+        self._init_task_host()
 
         # central: tabs of canvases, or a welcome page
         central = QWidget()
@@ -163,19 +161,6 @@ class MainWindow(WindowCommands, QMainWindow):
             menu = found if found is not None else menu.addMenu(part)
         return menu
 
-    def run_task(self, title: str, task_fn: Callable, inputs: TaskInputs, request: Any,
-                 apply: Callable[[Document, Any], Any], *,
-                 on_error: Callable[[Job], Any] | None = None) -> Job:
-        """Run a task generator in the job queue; ``apply(doc, result)`` on the main thread."""
-        ctx = self.preferences.task_context()
-        doc = self.document
-        job = self.job_queue.submit(title, task_fn, inputs, request, ctx)
-        self._job_callbacks[job.id] = (doc, apply, on_error, title)
-        self.docks["jobs"].show()
-        self.docks["jobs"].raise_()
-        self.status_message(f"{title}: started")
-        return job
-
     def task_mask(self) -> np.ndarray | None:
         doc = self.document
         if doc is None:
@@ -211,58 +196,6 @@ class MainWindow(WindowCommands, QMainWindow):
         if self.panels_menu is not None:
             self.panels_menu.addAction(dock.toggleViewAction())
         return dock
-
-    # == task UIs =========================================================================================
-    def _install_task_uis(self) -> None:
-        from .tasks import TASK_UI_MODULES
-
-        for name in TASK_UI_MODULES:
-            modname = f"ganstudio.ui.tasks.{name}"
-            try:
-                module = importlib.import_module(modname)
-            except ModuleNotFoundError as exc:
-                if exc.name == modname:
-                    log.warning("task UI %s is not available yet; skipped", name)
-                    continue
-                log.error("task UI %s failed to import:\n%s", name, traceback.format_exc())
-                continue
-            except Exception:  # noqa: BLE001 - one broken task UI must not stop the window
-                log.error("task UI %s failed to import:\n%s", name, traceback.format_exc())
-                continue
-            try:
-                module.install(self)
-            except Exception:  # noqa: BLE001
-                log.error("task UI %s failed to install:\n%s", name, traceback.format_exc())
-
-    # == jobs ===============================================================================================
-    def _job_state(self, job: Job, state: JobState) -> None:
-        if not state.done:
-            return
-        doc, apply, on_error, title = self._job_callbacks.pop(job.id, (None, None, None, job.title))
-        if apply is None:
-            return
-        self._update_device(job)
-        if state is JobState.CANCELLED:
-            self.status_message(f"{title}: cancelled")
-        elif state is JobState.FAILED:
-            if on_error is not None:
-                on_error(job)
-            else:
-                self.show_error(title, job.error or "The job failed.")
-        elif state is JobState.FINISHED:
-            if doc is None or doc not in self.documents:
-                self.status_message(f"{title}: finished, but its image was closed")
-                return
-            try:
-                with doc.history.transaction(title):
-                    apply(doc, job.result)
-            except Exception as exc:  # noqa: BLE001
-                log.error("applying %s failed:\n%s", title, traceback.format_exc())
-                job.error = f"{type(exc).__name__}: {exc}"
-                self.show_error(title, f"The result could not be added: {exc}")
-                return
-            self.status_message(f"{title}: done")
-        self._update_actions()
 
     def _update_device(self, job: Job) -> None:
         dev = None

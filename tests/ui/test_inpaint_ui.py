@@ -31,7 +31,7 @@ def test_remove_with_the_builtin_model_is_one_undo_step(window, qtbot, photo_doc
     assert panel.request().model_id == "builtin.inpaint-compact"
     jobs_before = set(window.job_queue.jobs) if hasattr(window.job_queue, "jobs") else set()
     panel.button.click()
-    qtbot.waitUntil(lambda: len(photo_doc.layers) == 2 and not window._job_callbacks, timeout=60000)
+    qtbot.waitUntil(lambda: len(photo_doc.layers) == 2 and not window.pending_jobs(), timeout=60000)
     job = [j for j in window.job_queue.jobs if j not in jobs_before][-1]
     assert job.state is JobState.FINISHED, job.error
     layer = photo_doc.layers[-1]

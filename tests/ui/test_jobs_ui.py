@@ -30,7 +30,7 @@ def test_remove_object_job_adds_one_layer_in_one_undo_step(window, qtbot, photo_
     window.job_bridge.progress_changed.connect(lambda job, p: seen.append(p))
     job = remove_opencv.start(window, OpenCVInpaintRequest(method="telea", radius=3))
     assert job is not None
-    qtbot.waitUntil(lambda: job.done and not window._job_callbacks, timeout=10000)
+    qtbot.waitUntil(lambda: job.done and not window.pending_jobs(), timeout=10000)
     assert job.state is JobState.FINISHED
     assert seen and seen[-1].fraction == 1.0
     row = window.jobs_panel.rows[job.id]
@@ -77,7 +77,7 @@ def test_cancel_mid_way_from_the_jobs_panel_leaves_document_unchanged(window, qt
     assert row.cancel.isEnabled()
     qtbot.mouseClick(row.cancel, Qt.MouseButton.LeftButton)   # the user's cancel
     release.set()
-    qtbot.waitUntil(lambda: job.done and not window._job_callbacks, timeout=10000)
+    qtbot.waitUntil(lambda: job.done and not window.pending_jobs(), timeout=10000)
     assert job.state is JobState.CANCELLED
     assert 0 < job.progress < 1                                  # stopped mid-way
     assert photo_doc.layers == layers and np.array_equal(photo_doc.layers[0].pixels, pixels)
@@ -98,7 +98,7 @@ def test_errors_are_shown(window, qtbot, photo_doc) -> None:  # noqa: ANN001
 
     job = window.run_task("Broken", broken, TaskInputs(), OpenCVInpaintRequest(),
                           lambda d, r: None)
-    qtbot.waitUntil(lambda: job.done and not window._job_callbacks, timeout=10000)
+    qtbot.waitUntil(lambda: job.done and not window.pending_jobs(), timeout=10000)
     assert job.state is JobState.FAILED
     assert window.last_error == ("Broken", "the model file is damaged")
     row = window.jobs_panel.rows[job.id]
@@ -129,5 +129,5 @@ def test_drop_queued_from_panel(window, qtbot, photo_doc) -> None:  # noqa: ANN0
     window.jobs_panel.drop.click()
     assert second.state is JobState.CANCELLED
     gate.set()
-    qtbot.waitUntil(lambda: first.done and not window._job_callbacks, timeout=10000)
+    qtbot.waitUntil(lambda: first.done and not window.pending_jobs(), timeout=10000)
     assert first.state is JobState.FINISHED

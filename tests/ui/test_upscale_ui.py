@@ -35,7 +35,7 @@ def test_upscale_grows_document_resamples_layers_and_is_one_undo_step(window, qt
     before = [la.pixels.copy() for la in photo_doc.layers]
     job = upscale.start_upscale(window, UpscaleRequest(model_id=_identity_model(tmp_path), scale=2))
     assert job is not None
-    qtbot.waitUntil(lambda: job.done and not window._job_callbacks, timeout=60000)
+    qtbot.waitUntil(lambda: job.done and not window.pending_jobs(), timeout=60000)
     assert job.state is JobState.FINISHED, job.error
     assert photo_doc.size == (1024, 1024)
     assert len(photo_doc.layers) == 3
@@ -66,7 +66,7 @@ def test_enhance_detail_on_a_selection_keeps_size_and_adds_a_layer(window, qtbot
     steps = len(photo_doc.history)
     job = upscale.start_enhance(window, UpscaleRequest(model_id=_identity_model(tmp_path), mode="enhance"))
     assert job is not None
-    qtbot.waitUntil(lambda: job.done and not window._job_callbacks, timeout=60000)
+    qtbot.waitUntil(lambda: job.done and not window.pending_jobs(), timeout=60000)
     assert job.state is JobState.FINISHED, job.error
     assert photo_doc.size == (512, 512)
     ai = photo_doc.layers[-1]

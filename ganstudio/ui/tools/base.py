@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRect, Qt
 from PySide6.QtGui import QMouseEvent, QPainter
 
 if TYPE_CHECKING:
-    from ..canvas import Canvas
+    from ..canvas_api import CanvasView as Canvas
 
 
 @dataclass

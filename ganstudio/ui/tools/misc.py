@@ -10,7 +10,7 @@ from PySide6.QtGui import QMouseEvent
 from .base import Tool
 
 if TYPE_CHECKING:
-    from ..canvas import Canvas
+    from ..canvas_api import CanvasView as Canvas
 
 
 class PickerTool(Tool):

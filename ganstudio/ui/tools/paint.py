@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from .base import Tool
 
 if TYPE_CHECKING:
-    from ..canvas import Canvas
+    from ..canvas_api import CanvasView as Canvas
 
 KINDS = {
     # name: (title, shortcut, icon, tooltip)

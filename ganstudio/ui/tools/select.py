@@ -13,7 +13,7 @@ from ganstudio.core.geometry import Rect
 from .base import Tool
 
 if TYPE_CHECKING:
-    from ..canvas import Canvas
+    from ..canvas_api import CanvasView as Canvas
 
 
 class _ShapeSelect(Tool):

@@ -1,0 +1,222 @@
+"""The window side of the task platform (a MainWindow mixin): installs the task UIs found in
+ui/tasks, runs their jobs, draws job previews on the canvas, and applies finished results through
+the job's TaskUI after the placement check (jobs/placement.py). Results and inputs are freed once
+applied (or refused).
+
+Everything here works from the Job's data: ``job.placement`` (document id, rect, revision,
+frame, the TaskUI id) says where the result goes; no closure is kept per job. The legacy
+``run_task(title, task_fn, inputs, request, apply)`` keeps working for older task UIs (its apply
+callback rides in ``job.data``; results are still checked against the placement).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ganstudio.core.geometry import Rect
+from ganstudio.jobs import Job, JobState
+from ganstudio.jobs.placement import Placement, Resolution, resolve
+
+if TYPE_CHECKING:
+    from ganstudio.core.document import Document
+    from ganstudio.tasks.base import Progress, TaskInputs
+
+    from .tasks.base import TaskUI
+
+log = logging.getLogger(__name__)
+
+
+class TaskHost:
+    """Mixin of MainWindow (it provides documents, canvases, job_queue, job_bridge, docks...)."""
+
+    task_uis: dict[str, TaskUI]
+
+    def _init_task_host(self) -> None:
+        self.task_uis = {}
+        self._preview_jobs: dict[int, Any] = {}   # job id -> canvas showing its preview
+        self.job_bridge.state_changed.connect(self._job_state)
+        self.job_bridge.progress_changed.connect(self._job_progress)
+
+    # == task UIs ===================================================================================
+    def _install_task_uis(self) -> None:
+        from .tasks import discover
+
+        for found in discover():
+            for cls in found.classes:
+                try:
+                    ui = cls()
+                    if ui.id in self.task_uis:
+                        raise ValueError(f"two task UIs with the id {ui.id!r}")
+                    self.task_uis[ui.id] = ui
+                    ui.install(self)
+                except Exception:  # noqa: BLE001 - one broken task UI must not stop the window
+                    log.error("task UI %s.%s failed to install:\n%s", found.name, cls.__name__,
+                              traceback.format_exc())
+            if not found.classes and found.install is not None:
+                try:
+                    found.install(self)
+                except Exception:  # noqa: BLE001
+                    log.error("task UI %s failed to install:\n%s", found.name, traceback.format_exc())
+
+    def task_ui(self, ui_id: str) -> TaskUI | None:
+        return self.task_uis.get(ui_id)
+
+    # == submitting ===================================================================================
+    def placement(self, rect: Rect | None = None, **kw: Any) -> Placement:
+        """A placement over ``rect`` (default: the canvas) of the active document, as it is now."""
+        doc = self.document
+        if doc is None:
+            raise RuntimeError("no document is open")
+        return Placement.of(doc, rect, **kw)
+
+    def document_by_id(self, doc_id: int) -> Document | None:
+        return next((d for d in self.documents if getattr(d, "uid", None) == doc_id), None)
+
+    def run_job(self, job: Job) -> Job:
+        """Queue a Job (task name + Request + inputs + placement); its TaskUI applies the result
+        on the main thread after the placement check."""
+        if job.placement is None and self.document is not None:
+            job.placement = Placement.of(self.document)
+            job.placement.request = job.request
+        ctx = self.preferences.task_context()
+        job.ctx = ctx
+        self.job_queue.submit(job)
+        self.docks["jobs"].show()
+        self.docks["jobs"].raise_()
+        self.status_message(f"{job.title}: started")
+        return job
+
+    def run_task(self, title: str, task_fn: Callable, inputs: TaskInputs, request: Any,
+                 apply: Callable[[Document, Any], Any], *,
+                 on_error: Callable[[Job], Any] | None = None) -> Job:
+        """Legacy API: run ``task_fn`` and call ``apply(doc, result)`` on the main thread.
+
+        Its placement refuses the result when the document was cropped / resized meanwhile (the
+        callback cannot be re-targeted)."""
+        doc = self.document
+        placement = Placement.of(doc, retarget="refuse") if doc is not None else None
+        job = Job(title, task_fn, inputs, request, placement=placement)
+        job.data["apply"] = apply
+        job.data["on_error"] = on_error
+        return self.run_job(job)
+
+    def pending_jobs(self) -> list[Job]:
+        """Jobs whose result has not been handled yet (queued, running, or finished and waiting
+        for the main thread)."""
+        return [j for j in self.job_queue.jobs if not j.data.get("handled")
+                and (j.placement is not None or "apply" in j.data)]
+
+    # == previews =====================================================================================
+    def show_preview(self, rect: Rect, image: np.ndarray) -> None:
+        canvas = self.canvas
+        if canvas is not None:
+            canvas.show_preview(rect, image)
+
+    def clear_preview(self) -> None:
+        canvas = self.canvas
+        if canvas is not None:
+            canvas.clear_preview()
+
+    def _canvas_of(self, doc: Document | None) -> Any:
+        st = self._state_of(doc) if doc is not None else None
+        return st.canvas if st is not None else None
+
+    def _job_progress(self, job: Job, p: Progress) -> None:
+        if p.preview is None or job.placement is None or job.done:
+            return
+        doc = self.document_by_id(job.placement.doc_id)
+        res = resolve(job.placement, doc)
+        if not res.ok or res.rect is None:
+            return
+        r = res.rect
+        if p.preview_rect is not None:
+            x, y, w, h = (int(v) for v in p.preview_rect)
+            r = Rect(r.x + x, r.y + y, w, h)
+        canvas = self._canvas_of(doc)
+        if canvas is not None:
+            canvas.show_preview(r, p.preview)
+            self._preview_jobs[job.id] = canvas
+
+    def _end_preview(self, job: Job) -> None:
+        canvas = self._preview_jobs.pop(job.id, None)
+        if canvas is not None and canvas.preview is not None:
+            canvas.clear_preview()
+
+    # == results ======================================================================================
+    def _job_state(self, job: Job, state: JobState) -> None:
+        if not state.done or job.data.get("handled"):
+            return
+        self._end_preview(job)
+        legacy = "apply" in job.data
+        ui = None if legacy or job.placement is None else self.task_uis.get(job.placement.ui or job.task)
+        if not legacy and ui is None:
+            return  # not a window job (submitted straight to the queue)
+        job.data["handled"] = True
+        self._update_device(job)
+        try:
+            if state is JobState.CANCELLED:
+                if job.superseded_by is None:
+                    self.status_message(f"{job.title}: cancelled")
+            elif state is JobState.FAILED:
+                on_error = job.data.get("on_error")
+                if legacy and on_error is not None:
+                    on_error(job)
+                elif ui is not None:
+                    ui.failed(job)
+                else:
+                    self.show_error(job.title, job.error or "The job failed.")
+            elif state is JobState.FINISHED:
+                self._apply_result(job, ui)
+        finally:
+            job.release()
+            job.data.pop("apply", None)
+            job.data.pop("on_error", None)
+            self._update_actions()
+
+    def _apply_result(self, job: Job, ui: TaskUI | None) -> None:
+        placement = job.placement
+        if placement is None:
+            self.status_message(f"{job.title}: finished, but no image was open")
+            return
+        doc = self.document_by_id(placement.doc_id)
+        res: Resolution = resolve(placement, doc)
+        if not res.ok or doc is None:
+            if doc is None:
+                self.status_message(f"{job.title}: finished, but its image was closed")
+            elif ui is not None:
+                ui.refused(job, res)
+            else:
+                self.show_error(job.title, f"The result was not added: {res.reason}.")
+            job.data["refused"] = res.reason
+            return
+        placed = placement
+        if res.retargeted and res.rect is not None:
+            import dataclasses
+
+            placed = dataclasses.replace(placement, rect=res.rect)
+            placed.request = placement.request
+        try:
+            with doc.history.transaction(job.title):
+                if ui is not None:
+                    ui.apply(doc, job.result, placed)
+                else:
+                    job.data["apply"](doc, job.result)
+        except Exception as exc:  # noqa: BLE001
+            log.error("applying %s failed:\n%s", job.title, traceback.format_exc())
+            job.error = f"{type(exc).__name__}: {exc}"
+            self.show_error(job.title, f"The result could not be added: {exc}")
+            return
+        job.data["applied"] = True
+        if ui is not None:
+            ui.applied(job, res)
+        else:
+            note = f" ({res.reason})" if res.retargeted else ""
+            self.status_message(f"{job.title}: done{note}")
+
+
+__all__ = ["TaskHost"]
