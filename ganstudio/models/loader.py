@@ -1,21 +1,35 @@
-"""Turn a model id (or a weights file) into a ready torch module, via spandrel.
+"""Turn a model id (or a weights file) into a ready torch module, for any architecture.
 
-spandrel's ``ModelLoader().load_from_state_dict`` detects the architecture from the official key
-names and loads them strictly; it covers every SR / restoration network in the catalog (RRDBNet,
-SRVGGNetCompact, ...). ``LoadedModel`` adds what the tasks need: scale, size multiple, fp16 support,
-and the ncnn graph's final bicubic resize for the animevideov3 x2/x3 entries.
+``load_model(id_or_path, store, task=, device=, precision=, component=)`` picks a backend from the
+catalog's ``arch``:
+
+* ``archs`` (the default): ``ganstudio.archs.registry.build_model(arch, state_dict, **arch_kwargs)``
+  - every architecture registered in ``ganstudio/archs/*_arch.py``, loaded strictly (a missing,
+  unexpected or reshaped tensor is a :class:`WrongModelError` naming it);
+* ``spandrel`` for the super-resolution architectures it knows (``rrdbnet``, ``srvggnet_compact``,
+  imported files of unknown architecture): spandrel detects the network from the official key
+  names; we check that every tensor was used (strict in both directions);
+* ``lama``: big-lama through ``models.lama_checkpoint`` (restricted unpickler, safetensors cache).
+
+Multi-file models (a face bundle) name a component: ``load_model(id, component="encoder")`` builds
+the component's ``arch`` from its file, ``state_dict_key`` and ``prefix``. Every result lives in the
+global :data:`ganstudio.models.cache.model_cache` (RAM / VRAM budget; ``store.remove`` frees it).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog import ModelEntry
+from .cache import model_cache
+from .catalog import Component, ModelEntry
 from .safeload import ModelLoadError
+
+SPANDREL_ARCHS = {"rrdbnet", "srvggnet_compact", "auto", "unknown"}
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
 class WrongModelError(ModelLoadError):
@@ -26,19 +40,23 @@ class WrongModelError(ModelLoadError):
 class LoadedModel:
     id: str
     module: Any                 # torch.nn.Module, eval mode, on its device
-    scale: int                  # output / input size ratio of module(x)
-    multiple_of: int            # input H, W must be multiples of this (pad, then crop)
-    min_size: int
-    supports_half: bool
-    input_channels: int
-    arch: str
-    purpose: str
+    scale: int = 1              # output / input size ratio of module(x)
+    multiple_of: int = 1        # input H, W must be multiples of this (pad, then crop)
+    min_size: int = 0
+    supports_half: bool = True
+    input_channels: int = 3
+    arch: str = ""
+    purpose: str = ""
     entry: ModelEntry | None = None
     device: str = "cpu"
     dtype: str = "float32"
+    component: str = ""
+    backend: str = ""
+    input: dict[str, Any] = field(default_factory=dict)
+    lock: Any = field(default_factory=threading.Lock, repr=False)  # serialise forward passes if needed
 
-    def __call__(self, x):
-        return self.module(x)
+    def __call__(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
 
 
 def _resize_wrapper(inner, scale_num: int, scale_den: int, mode: str):
@@ -106,59 +124,162 @@ def build_from_state_dict(sd: dict[str, Any], *, mid: str = "", entry: ModelEntr
     return LoadedModel(id=mid, module=module, scale=scale, multiple_of=mult,
                        min_size=int(desc.size_requirements.minimum or 0),
                        supports_half=bool(desc.supports_half), input_channels=int(desc.input_channels),
-                       arch=desc.architecture.id, purpose=desc.purpose, entry=entry)
+                       arch=desc.architecture.id, purpose=desc.purpose, entry=entry, backend="spandrel")
 
 
-_cache: OrderedDict[tuple, LoadedModel] = OrderedDict()
-_cache_lock = threading.Lock()
-CACHE_SIZE = 2
+def build_from_registry(arch: str, sd: dict[str, Any] | None, *, mid: str = "",
+                        entry: ModelEntry | None = None, component: Component | None = None,
+                        arch_kwargs: dict | None = None) -> LoadedModel:
+    """A registered architecture built from catalog kwargs and loaded strictly -> LoadedModel."""
+    from ..archs.registry import ArchLoadError, UnknownArchError, build_model
+
+    kwargs = dict(arch_kwargs if arch_kwargs is not None else
+                  (component.arch_kwargs if component is not None else
+                   (entry.arch_kwargs if entry is not None else {})))
+    try:
+        module = build_model(arch, sd, **kwargs)
+    except (ArchLoadError, UnknownArchError) as exc:
+        raise WrongModelError(f"{mid or 'weights'}: {exc}") from None
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    conv = dict(entry.input) if entry is not None else {}
+    if component is not None:
+        conv.update(component.input)
+    mult = int(conv.get("multiple_of") or getattr(module, "MULTIPLE", 1) or 1)
+    return LoadedModel(id=mid, module=module, scale=int(entry.scale if entry else 1), multiple_of=mult,
+                       min_size=int(conv.get("min_size", 0)), supports_half=bool(conv.get("fp16", True)),
+                       input_channels=int(conv.get("channels_in", 3)), arch=arch,
+                       purpose=entry.task if entry else "", entry=entry,
+                       component=component.name if component else "", backend="archs", input=conv)
 
 
-def load_model(id_or_path: str | Path, store=None, *, task: str | None = None,
-               device: str = "cpu", half: bool = False, channels_last: bool = False) -> LoadedModel:
-    """A model ready to run (cached: the last CACHE_SIZE loaded models stay in memory).
+def _lama_model(mid: str, path: Path, store, entry: ModelEntry | None) -> LoadedModel:
+    from .lama_checkpoint import load_lama_model
 
-    ``id_or_path``: a catalog / imported id, or the path of a weights file."""
-    import torch
+    cache_dir = None
+    if store is not None and entry is not None:
+        cache_dir = store.model_dir(mid)
+    elif store is not None and hasattr(store, "root"):
+        cache_dir = Path(store.root) / "converted" / path.stem
+    module = load_lama_model(path, cache_dir).eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    conv = dict(entry.input) if entry is not None else {}
+    return LoadedModel(id=mid, module=module, scale=1, multiple_of=int(conv.get("multiple_of", 8)),
+                       supports_half=False,  # LaMa's FFC (FFT) runs in fp32 only
+                       input_channels=3, arch="lama", purpose="inpaint", entry=entry, backend="lama",
+                       input=conv)
 
+
+def _file_kind(p: Path, task: str | None) -> str:
+    """Architecture of a bare weights file: 'gsinpaint' / 'lama' for inpainting, else spandrel."""
+    if task == "inpaint":
+        if p.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(p), "pt") as f:
+                keys = set(f.keys())
+            return "gsinpaint" if "stem.weight" in keys else "lama"
+        return "lama"
+    return "auto"
+
+
+def _precision(precision: str | None, half: bool | None, device: str, supports_half: bool) -> str:
+    """torch dtype name of the weights."""
+    if half is not None and precision in (None, "auto"):
+        precision = "fp16" if half else "fp32"
+    precision = precision or "auto"
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} ({', '.join(PRECISIONS)})")
+    if precision == "auto":
+        precision = "fp16" if device.startswith("cuda") and supports_half else "fp32"
+    if precision == "fp16" and not supports_half:
+        precision = "fp32"
+    return _DTYPES[precision]
+
+
+def _build(mid: str, path: Path | None, entry: ModelEntry | None, comp: Component | None,
+           store, task: str | None, is_file: bool) -> LoadedModel:
+    arch = (comp.arch if comp is not None else entry.arch) if entry is not None else _file_kind(path, task)
+    if entry is not None and entry.source_file == "<imported>" and arch in SPANDREL_ARCHS and task == "inpaint":
+        arch = _file_kind(store.path(mid), task)     # an imported GSInpaint / LaMa file
+    if comp is not None and not arch:
+        raise WrongModelError(f"{mid}: component {comp.name!r} is a raw file ({comp.file}); read it "
+                              f"with store.path_of({mid!r}, {comp.file!r})")
+    if arch == "lama":
+        p = path if is_file else store.path_of(mid, comp.file) if comp is not None else store.path(mid)
+        return _lama_model(mid, p, store, entry)
+    sd = (store.load_state_dict(path) if is_file else
+          store.load_state_dict(mid, component=comp.name if comp is not None else None))
+    if arch in SPANDREL_ARCHS and comp is None:
+        lm = build_from_state_dict(sd, mid=mid, entry=entry, task=task)
+    else:
+        lm = build_from_registry(arch, sd, mid=mid, entry=entry, component=comp,
+                                 arch_kwargs=None if entry is not None else {})
+    del sd
+    return lm
+
+
+def load_model(id_or_path: str | Path, store=None, *, task: str | None = None, device: str = "cpu",
+               precision: str = "auto", component: str | None = None, half: bool | None = None,
+               channels_last: bool = False) -> LoadedModel:
+    """A model ready to run, from the global cache when it is there.
+
+    ``id_or_path``: a catalog / imported id, or the path of a weights file. ``precision``: "auto"
+    (fp16 on CUDA where the model allows it, else fp32) | "fp32" | "bf16" | "fp16" (weights dtype;
+    bf16 *autocast* with fp32 weights is the task's business: ``DeviceInfo.autocast()``).
+    ``half``: legacy (True = "fp16"). ``component``: one part of a multi-file model.
+    Raises WrongModelError / ModelLoadError / StoreError / KeyError (unknown id)."""
     from .store import default_store
 
     store = store or default_store()
     p = Path(id_or_path)
     is_file = isinstance(id_or_path, Path) or (p.suffix != "" and p.is_file())
+    entry: ModelEntry | None = None
+    comp: Component | None = None
     if is_file:
         st = p.stat()
-        key = (str(p.resolve()), st.st_size, st.st_mtime_ns, device, half, channels_last, task)
+        mid = str(p.resolve())
+        stamp: tuple = (st.st_size, st.st_mtime_ns)
+        name = p.name
     else:
-        key = (str(id_or_path), str(store.root), device, half, channels_last, task)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    if is_file:
-        sd = store.load_state_dict(p)
-        entry, mid = None, p.name
-    else:
-        mid = str(id_or_path)
+        mid = name = str(id_or_path)
         entry = store.entry(mid)
         if task is not None and entry.task not in (task, "unknown"):
             raise WrongModelError(f"{mid} is a {entry.task} model, not a {task} model")
-        sd = store.load_state_dict(mid)
-    lm = build_from_state_dict(sd, mid=mid, entry=entry, task=task)
-    del sd
-    dev = torch.device(device)
-    use_half = bool(half and lm.supports_half)
-    lm.module.to(dev, dtype=torch.float16 if use_half else torch.float32)
-    if channels_last:
-        lm.module.to(memory_format=torch.channels_last)
-    lm.device, lm.dtype = str(dev), "float16" if use_half else "float32"
-    with _cache_lock:
-        _cache[key] = lm
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return lm
+        if component:
+            try:
+                comp = entry.component(component)
+            except KeyError as exc:
+                raise WrongModelError(str(exc).strip('"')) from None
+        elif entry.components:
+            raise WrongModelError(f"{mid} has several parts; name one with component= "
+                                  f"({', '.join(sorted(entry.components))})")
+        stamp = (str(getattr(store, "root", "")),)
+    dev = str(device)
+    key = (mid, stamp, component or "", dev, precision, half, channels_last, task)
+
+    def load() -> LoadedModel:
+        import torch
+
+        lm = _build(mid, p if is_file else None, entry, comp, store, task, is_file)
+        lm.id = name
+        dtype = _precision(precision, half, dev, lm.supports_half)
+        lm.module.to(torch.device(dev), dtype=getattr(torch, dtype))
+        if channels_last:
+            lm.module.to(memory_format=torch.channels_last)
+        lm.device, lm.dtype = str(torch.device(dev)), dtype
+        return lm
+
+    return model_cache.get_or_load(key, load, model_id=mid, device=dev)
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    """Drop every loaded model (frees RAM and GPU memory)."""
+    model_cache.clear()
+
+
+def unload(model_id: str) -> int:
+    """Drop every loaded instance of one model (all components, devices, dtypes)."""
+    return model_cache.remove(model_id)

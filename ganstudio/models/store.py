@@ -20,11 +20,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,77 +29,17 @@ from typing import Any
 
 from .. import paths
 from .catalog import Catalog, ModelEntry, ModelFile, default_catalog
+from .download import CHUNK, USER_AGENT, check_known_facts, download_file, md5_file, sha256_file  # noqa: F401
+from .errors import (  # noqa: F401 - re-exported: the store's public errors
+    ArchiveError, DownloadCancelled, DownloadError, HashMismatchError, NotInstalledError, StoreError,
+    is_cancelled,
+)
 from .safeload import ModelLoadError, extract_state_dict, load_checkpoint
 
 ProgressFn = Callable[[int, int], None]   # (bytes done, bytes total or 0)
-CHUNK = 1 << 20
-USER_AGENT = "GANStudio-model-store/1"
-
-
-class StoreError(Exception):
-    """User-facing model store error."""
-
-
-class NotInstalledError(StoreError):
-    pass
-
-
-class DownloadError(StoreError):
-    pass
-
-
-class HashMismatchError(DownloadError):
-    pass
-
-
-class DownloadCancelled(StoreError):
-    pass
-
-
-def _is_cancelled(cancel: Any) -> bool:
-    if cancel is None:
-        return False
-    if callable(cancel) and not hasattr(cancel, "cancelled"):
-        return bool(cancel())
-    return bool(getattr(cancel, "cancelled", False))
-
-
-def sha256_file(path: Path, cancel: Any = None) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK * 4):
-            h.update(chunk)
-            if _is_cancelled(cancel):
-                raise DownloadCancelled("cancelled")
-    return h.hexdigest()
-
-
-def _md5_file(path: Path) -> str:
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK * 4):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def check_known_facts(path: Path, f: ModelFile, sha: str | None = None) -> str:
-    """Check a file against what the catalog knows (size, sha256 or its prefix, md5).
-
-    Returns the file's sha256. Raises HashMismatchError naming what differs."""
-    size = path.stat().st_size
-    if f.size and size != f.size:
-        raise HashMismatchError(f"{f.name}: size {size} bytes, expected {f.size} (truncated or a "
-                                "different file)")
-    sha = sha or sha256_file(path)
-    if f.sha256 and sha != f.sha256:
-        raise HashMismatchError(f"{f.name}: sha256 mismatch (got {sha[:16]}..., expected "
-                                f"{f.sha256[:16]}...): corrupt or tampered file, not installed")
-    if f.sha256_prefix and not sha.startswith(f.sha256_prefix):
-        raise HashMismatchError(f"{f.name}: sha256 {sha[:16]}... does not start with the known prefix "
-                                f"{f.sha256_prefix}: corrupt or tampered file, not installed")
-    if f.md5 and _md5_file(path) != f.md5:
-        raise HashMismatchError(f"{f.name}: md5 mismatch: corrupt or tampered file, not installed")
-    return sha
+_is_cancelled = is_cancelled
+ARCHIVES = ".archives"     # downloaded archives (shared by the entries that take members of them)
+PINS = "pins.json"         # sha256 seen at the first download of files without a verified hash
 
 
 @dataclass
@@ -201,7 +138,8 @@ class ModelStore:
         return out
 
     def _package_available(self, entry: ModelEntry) -> bool:
-        from .convert_ncnn import ConversionError, package_dir
+        from .converters import ConversionError
+        from .converters.ncnn import package_dir
 
         try:
             base = package_dir(entry.package.module)
@@ -271,8 +209,10 @@ class ModelStore:
                  force: bool = False) -> Path:
         """Install a model: download its files (resumable) or convert its package source.
 
-        Raises DownloadError (HTTP errors, timeouts after ``retries`` attempts), HashMismatchError
-        (file removed, nothing installed), DownloadCancelled (the .part is kept for a resume)."""
+        Archive members are extracted from the (shared, kept) archive; files without a verified
+        sha256 are pinned to the hash seen at their first download. Raises DownloadError (HTTP
+        errors, timeouts after ``retries`` attempts), HashMismatchError (file removed, nothing
+        installed), ArchiveError, DownloadCancelled (the .part is kept for a resume)."""
         entry = self.entry(mid)
         with self._lock(mid):
             if entry.kind == "builtin":
@@ -283,103 +223,107 @@ class ModelStore:
                 return self._convert_package(entry, progress, cancel)
             d = self.model_dir(mid)
             d.mkdir(parents=True, exist_ok=True)
-            done_files, hashes = [], {}
+            done_files, hashes, archives, pins = [], {}, {}, {}
             total = sum(f.size for f in entry.files)
             base = 0
             for f in entry.files:
                 def sub(done: int, tot: int, _base=base) -> None:
                     if progress:
                         progress(_base + done, total or tot)
-                path, sha = self._download_file(f, d, sub, cancel, retries, timeout, backoff)
+                if f.member:
+                    path, sha, arch_name = self._install_member(f, d, sub, cancel, retries, timeout,
+                                                                backoff, force)
+                    archives[path.name] = arch_name
+                    pinned = self.pinned(f)
+                else:
+                    path, sha = download_file(f, d, sub, cancel, retries=retries, timeout=timeout,
+                                              backoff=backoff, pinned=self.pinned(f))
+                    pinned = sha if not f.hash_verified else ""
+                    if pinned:
+                        self._pin(f, sha)
+                if pinned:
+                    pins[path.name] = pinned
                 done_files.append(path)
                 hashes[path.name] = sha
-                base += path.stat().st_size
-            self._record(mid, "download", done_files, {"main": done_files[0].name}, hashes)
+                base += f.size or path.stat().st_size
+            extra: dict[str, Any] = {"main": done_files[0].name, "hash_verified": entry.hash_verified}
+            if archives:
+                extra["archives"] = archives
+            if pins:
+                extra["pinned_sha256"] = pins
+            self._record(mid, "download", done_files, extra, hashes)
             return done_files[0]
 
-    def _download_file(self, f: ModelFile, d: Path, progress: ProgressFn, cancel: Any,
-                       retries: int, timeout: float, backoff: float) -> tuple[Path, str]:
-        final = d / f.name
-        part = d / (f.name + ".part")
-        last_err = ""
-        attempt = 0
-        while True:
-            if _is_cancelled(cancel):
-                raise DownloadCancelled(f"download of {f.name} cancelled (partial file kept)")
-            have = part.stat().st_size if part.exists() else 0
-            if f.size and have == f.size:
-                break
-            if f.size and have > f.size:
-                part.unlink()
-                have = 0
-            req = urllib.request.Request(f.url, headers={"User-Agent": USER_AGENT})
-            if have:
-                req.add_header("Range", f"bytes={have}-")
-            try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp:
-                    status = getattr(resp, "status", 200)
-                    if have and status != 206:   # server ignored the Range: start again
-                        have = 0
-                    length = resp.headers.get("Content-Length")
-                    total = (have + int(length)) if length is not None else f.size
-                    mode = "ab" if have else "wb"
-                    with open(part, mode) as out:
-                        done = have
-                        progress(done, total)
-                        while True:
-                            if _is_cancelled(cancel):
-                                raise DownloadCancelled(
-                                    f"download of {f.name} cancelled (partial file kept for a resume)")
-                            chunk = resp.read(CHUNK)
-                            if not chunk:
-                                break
-                            out.write(chunk)
-                            done += len(chunk)
-                            progress(done, total)
-                        out.flush()
-                        os.fsync(out.fileno())
-                    if length is not None and done < total:
-                        raise ConnectionError(f"connection closed after {done} of {total} bytes")
-                    break
-            except urllib.error.HTTPError as exc:
-                if exc.code == 416 and have:       # range not satisfiable: check what we have
-                    break
-                if exc.code in (408, 425, 429) or exc.code >= 500:
-                    last_err = f"HTTP {exc.code} {exc.reason}"
-                else:
-                    raise DownloadError(f"{f.url}: HTTP {exc.code} {exc.reason}"
-                                        + (" (file not found)" if exc.code == 404 else "")) from None
-            except DownloadCancelled:
-                raise
-            except (TimeoutError, socket.timeout) as exc:
-                last_err = f"timed out after {timeout:g} s ({exc or 'no data'})"
-            except (urllib.error.URLError, ConnectionError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                if isinstance(reason, (TimeoutError, socket.timeout)):
-                    last_err = f"timed out after {timeout:g} s"
-                else:
-                    last_err = f"{type(exc).__name__}: {reason}"
-            attempt += 1
-            if attempt > retries:
-                raise DownloadError(f"could not download {f.name} from {f.url} after {attempt} "
-                                    f"attempts: {last_err}")
-            deadline = time.monotonic() + backoff * attempt
-            while time.monotonic() < deadline:
-                if _is_cancelled(cancel):
-                    raise DownloadCancelled(f"download of {f.name} cancelled (partial file kept)")
-                time.sleep(0.05)
+    # -- archives and pins ------------------------------------------------------------------------
+    def _archive_path(self, f: ModelFile) -> Path:
+        src = f"gdrive:{f.gdrive}" if f.gdrive else f.url
+        tag = hashlib.sha256(src.encode()).hexdigest()[:12]
+        return self.root / ARCHIVES / f"{tag}-{f.name}"
+
+    def _install_member(self, f: ModelFile, d: Path, progress: ProgressFn, cancel: Any, retries: int,
+                        timeout: float, backoff: float, force: bool) -> tuple[Path, str, str]:
+        """Download the archive once (kept for the other members), check it, extract ``f.member``."""
+        from .archive import extract_member
+
+        arch = self._archive_path(f)
+        with self._lock(arch.name):
+            if arch.is_file() and not force:
+                try:
+                    check_known_facts(arch, replace(f, name=arch.name), pinned=self.pinned(f))
+                except HashMismatchError:
+                    arch.unlink()
+            if force or not arch.is_file():
+                tmpf = replace(f, name=arch.name)
+                got, sha = download_file(tmpf, arch.parent, progress, cancel, retries=retries,
+                                         timeout=timeout, backoff=backoff, pinned=self.pinned(f))
+                if not f.hash_verified:
+                    self._pin(f, sha)
+        dest = d / f.installed_name
+        extract_member(arch, f.member, dest, cancel=cancel)
+        return dest, sha256_file(dest), arch.name
+
+    def _pin_key(self, f: ModelFile) -> str:
+        return (f"gdrive:{f.gdrive}" if f.gdrive else f.url) + f"#{f.name}"
+
+    def pins(self) -> dict[str, str]:
         try:
-            sha = check_known_facts(part, f)
-        except HashMismatchError:
-            part.unlink(missing_ok=True)
-            raise
-        os.replace(part, final)
-        return final, sha
+            return json.loads((self.root / PINS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def pinned(self, f: ModelFile) -> str:
+        """sha256 recorded at the first download of a file without a verified hash ("" = none)."""
+        if f.hash_verified:
+            return ""
+        return self.pins().get(self._pin_key(f), "")
+
+    def _pin(self, f: ModelFile, sha: str) -> None:
+        with self._locks_guard:
+            pins = self.pins()
+            if pins.get(self._pin_key(f)) == sha:
+                return
+            pins[self._pin_key(f)] = sha
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / (PINS + ".tmp")
+            tmp.write_text(json.dumps(pins, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.root / PINS)
+
+    def forget_pin(self, mid: str) -> int:
+        """Forget the pinned hashes of a model's files (accept a changed upstream file)."""
+        entry = self.entry(mid)
+        with self._locks_guard:
+            pins = self.pins()
+            keys = [self._pin_key(f) for f in entry.files]
+            n = sum(1 for k in keys if pins.pop(k, None) is not None)
+            if n:
+                (self.root / PINS).write_text(json.dumps(pins, indent=1, sort_keys=True), encoding="utf-8")
+        return n
 
     def _convert_package(self, entry: ModelEntry, progress: ProgressFn | None, cancel: Any) -> Path:
         from safetensors.torch import save_file
 
-        from .convert_ncnn import ConversionError, convert_files, package_dir
+        from .converters import ConversionError, run_converter
+        from .converters.ncnn import package_dir
 
         pkg = entry.package
         try:
@@ -400,7 +344,7 @@ class ModelStore:
         if _is_cancelled(cancel):
             raise DownloadCancelled("cancelled")
         try:
-            sd, facts = convert_files(srcs[0], srcs[1], entry.arch)
+            sd, facts = run_converter(pkg.converter, srcs, entry)
         except ConversionError as exc:
             raise StoreError(f"cannot convert {entry.id}: {exc}") from None
         d = self.model_dir(entry.id)
@@ -427,10 +371,15 @@ class ModelStore:
             entry = self.catalog.get(mid)
             if entry.kind != "download":
                 raise StoreError(f"{mid} is a {entry.kind} model; it needs no import")
-            names = {f.name: f for f in entry.files}
-            f = names.get(src.name) or entry.files[0]
-            check_known_facts(src, replace(f, name=src.name))
-            info: dict[str, Any] = {}
+            if len(entry.files) != 1 or entry.files[0].member:
+                raise StoreError(f"{mid} has {len(entry.files)} file(s)"
+                                 + (" inside an archive" if entry.files[0].member else "")
+                                 + "; import is for single-file models (use `ganstudio models download`)")
+            f = entry.files[0]
+            sha = check_known_facts(src, replace(f, name=src.name), pinned=self.pinned(f))
+            if not f.hash_verified:
+                self._pin(f, sha)
+            info: dict[str, Any] = {"hash_verified": f.hash_verified}
         else:
             if mid is None:
                 stem = re.sub(r"[^a-z0-9_\-]+", "-", src.stem.lower()).strip("-") or "model"
@@ -475,15 +424,18 @@ class ModelStore:
                     return VerifyResult(mid, False, f"{name}: sha256 differs from the one recorded at "
                                         "install (corrupt or tampered); remove and reinstall")
                 for f in entry.files:
-                    if f.name == name:
-                        check_known_facts(p, f, sha)
+                    if f.installed_name == name and not f.member:
+                        check_known_facts(p, f, sha, pinned=self.pinned(f))
             if entry.kind == "package" and entry.package.sha256:
-                from .convert_ncnn import package_dir
+                from .converters.ncnn import package_dir
 
                 base = package_dir(entry.package.module)
                 for f, h in zip(entry.package.files, entry.package.sha256, strict=True):
                     if sha256_file(base / f) != h:
                         return VerifyResult(mid, False, f"package file {f} differs from the catalog")
+            if entry.kind == "download" and not entry.hash_verified:
+                return VerifyResult(mid, True, "ok (hash not verified by the catalog: pinned to the "
+                                    "sha256 seen at the first download)")
             return VerifyResult(mid, True, "ok")
         except (StoreError, ModelLoadError, OSError) as exc:
             return VerifyResult(mid, False, str(exc))
@@ -494,11 +446,25 @@ class ModelStore:
         entry = self.entry(mid)
         if entry.kind == "builtin":
             raise StoreError(f"{mid} is built into the application and cannot be removed")
+        from .cache import model_cache
+
+        model_cache.remove(mid)      # loaded networks of this model: RAM and GPU memory freed
         d = self.model_dir(mid)
         if not d.exists():
             return False
+        man = self.manifest(mid) or {}
         shutil.rmtree(d)
+        for arch_name in set((man.get("archives") or {}).values()):
+            self._prune_archive(arch_name)
         return True
+
+    def _prune_archive(self, arch_name: str) -> None:
+        """Delete a kept archive once no installed model was extracted from it."""
+        for other in self.catalog.ids():
+            m = self.manifest(other) if self.model_dir(other).is_dir() else None
+            if m and arch_name in (m.get("archives") or {}).values():
+                return
+        (self.root / ARCHIVES / arch_name).unlink(missing_ok=True)
 
     def _check_file(self, mid: str, p: Path) -> None:
         man = self.manifest(mid)
@@ -513,16 +479,66 @@ class ModelStore:
                                  f"with since it was installed; run `ganstudio models remove {mid}` "
                                  "and install it again")
 
-    def load_state_dict(self, id_or_path: str | Path, key: str | None = None) -> dict[str, Any]:
-        """Tensors of a model (by id: installed / converted on first use) or of a file. Safe."""
+    def path_of(self, mid: str, filename: str) -> Path:
+        """Path of one installed file of a model (a multi-file model's raw component files, e.g.
+        InterFaceGAN directions), checked against its manifest. Raises NotInstalledError /
+        StoreError (not one of the model's files) / ModelLoadError (modified since install)."""
+        entry = self.entry(mid)
+        if entry.kind == "builtin":
+            p = self.path(mid)
+            if filename not in (p.name, entry.builtin):
+                raise StoreError(f"{mid} has no file {filename!r} (it has {p.name})")
+            return p
+        if entry.kind == "download" and entry.source_file != "<imported>" and \
+                entry.file_named(filename) is None:
+            have = ", ".join(f.installed_name for f in entry.files)
+            raise StoreError(f"{mid} has no file {filename!r} (its files: {have})")
+        self.path(mid)      # NotInstalledError with the right hint
+        man = self.manifest(mid) or {}
+        if filename not in man.get("files", {}):
+            raise NotInstalledError(f"{filename} of {mid} is not installed; run "
+                                    f"`ganstudio models download {mid}`")
+        p = self.model_dir(mid) / filename
+        self._check_file(mid, p)
+        return p
+
+    def load_state_dict(self, id_or_path: str | Path, key: str | None = None, *,
+                        component: str | None = None) -> dict[str, Any]:
+        """Tensors of a model (by id: installed / converted on first use) or of a file. Safe.
+
+        By id, the catalog's ``state_dict_key``, ``prefix`` (kept keys, prefix stripped) and
+        ``converter`` apply; ``component`` selects one part of a multi-file model (its own file,
+        key, prefix and converter)."""
         p = Path(id_or_path)
         if isinstance(id_or_path, Path) or (p.suffix and p.is_file()):
             return extract_state_dict(load_checkpoint(p), key or "")
         mid = str(id_or_path)
         entry = self.entry(mid)
-        path = self.ensure(mid)
-        self._check_file(mid, path)
-        return extract_state_dict(load_checkpoint(path), key if key is not None else entry.state_dict_key)
+        if component is not None:
+            comp = entry.component(component)
+            path = self.path_of(mid, comp.file)
+            skey = key if key is not None else (comp.state_dict_key or entry.state_dict_key)
+            prefix, converter = comp.prefix, comp.converter or entry.converter
+        else:
+            path = self.ensure(mid)
+            self._check_file(mid, path)
+            skey = key if key is not None else entry.state_dict_key
+            prefix, converter = entry.prefix, entry.converter
+        if converter:
+            from .converters import ConversionError, convert_cached
+
+            skey = ""   # a converter's output is the flat state dict itself
+
+            try:
+                path, _facts = convert_cached(converter, [path], entry, self.model_dir(mid) / "converted")
+            except ConversionError as exc:
+                raise ModelLoadError(f"{mid}: cannot convert {path.name} ({exc})") from None
+        sd = extract_state_dict(load_checkpoint(path), skey)
+        if prefix:
+            sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+            if not sd:
+                raise ModelLoadError(f"{mid}: no tensor of {path.name} starts with {prefix!r}")
+        return sd
 
 
 def describe_state_dict(sd: dict[str, Any]) -> dict[str, Any]:
