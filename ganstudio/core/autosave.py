@@ -14,12 +14,21 @@ Usage in the UI::
 
 Each autosave writes ``<id>.ora`` (an ordinary OpenRaster project) and then ``<id>.json``
 ({version, original_path, title, time, pid, ora}) atomically into the recovery folder.
+
+Guarantees (docs/FILES.md): the snapshot is copy-on-write (``core.snapshot``: O(layers) on the
+caller's thread, pixels read on the writer thread); the writer thread survives any exception
+(logged, kept in ``last_error``, retried after ``RETRY_S`` with back-off); a recovered document
+adopts its recovery files (``Autosaver(doc, adopt=entry)``), which stay until it is saved or
+autosaved again; ``detach()`` stops an autosaver without removing its files (a failed save on
+close, an exception), ``close()`` removes them (the user closed or saved the document);
+``emergency_save_all()`` writes every pending autosave synchronously (the crash hook).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import time
@@ -32,12 +41,19 @@ from .. import paths
 from .io.atomic import write_bytes_atomic
 from .io.errors import ImageFileError
 from .io.ora import load_ora, save_ora
+from .snapshot import DocumentSnapshot
 
 if TYPE_CHECKING:
     from .document import Document
 
+log = logging.getLogger(__name__)
+
 DEFAULT_INTERVAL_S = 120.0
+RETRY_S = 10.0          # first retry after a failed autosave; doubles up to the interval
 SIDECAR_VERSION = 1
+
+_autosavers: list[Any] = []      # live Autosavers (weak by convention: close/detach removes them)
+_autosavers_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -95,19 +111,29 @@ class Autosaver:
 
     def __init__(self, doc: Document, recovery_dir: str | os.PathLike[str] | None = None,
                  interval_s: float = DEFAULT_INTERVAL_S, *, compress_level: int = 1,
-                 background: bool = True) -> None:
+                 background: bool = True, adopt: RecoveryEntry | None = None) -> None:
         self.doc = doc
-        self.recovery_dir = Path(recovery_dir) if recovery_dir is not None else paths.recovery_dir()
         self.interval_s = float(interval_s)
         self.compress_level = compress_level
         self.background = background
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.id = f"autosave-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        self.ora_path = self.recovery_dir / f"{self.id}.ora"
-        self.json_path = self.recovery_dir / f"{self.id}.json"
+        if adopt is not None:
+            # a recovered document takes over its recovery files: they are replaced (atomically)
+            # by its first autosave and removed only once it is saved / closed by the user
+            self.recovery_dir = adopt.json_path.parent
+            self.id = adopt.json_path.stem
+            self.ora_path, self.json_path = adopt.ora_path, adopt.json_path
+        else:
+            self.recovery_dir = Path(recovery_dir) if recovery_dir is not None else paths.recovery_dir()
+            self.id = f"autosave-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+            self.ora_path = self.recovery_dir / f"{self.id}.ora"
+            self.json_path = self.recovery_dir / f"{self.id}.json"
+        self.adopted = adopt is not None
         self.last_save: float = time.monotonic()
-        self.last_error: Exception | None = None
+        self.last_error: BaseException | None = None
+        self.failures = 0
+        self._retry_at: float | None = None
         self.saves = 0
         self._dirty = bool(doc.modified)
         self._closed = False
@@ -115,6 +141,8 @@ class Autosaver:
                                     doc.events.selection, doc.events.size, doc.events.modified]
         for signal in self._signals:
             signal.connect(self._touch)
+        with _autosavers_lock:
+            _autosavers.append(self)
 
     def _touch(self, *args: Any) -> None:
         self._dirty = True
@@ -146,65 +174,125 @@ class Autosaver:
         if not self.doc.modified:
             self._remove_files()
             return False
-        if not self._dirty or now - self.last_save < self.interval_s:
+        if not self._dirty:
+            return False
+        due = self._retry_at if self._retry_at is not None else self.last_save + self.interval_s
+        if now < due:
             return False
         return self.save_now(now, background=self.background)
 
     def save_now(self, now: float | None = None, *, background: bool = False) -> bool:
-        """Autosave now (e.g. before a long GPU job). Synchronous by default: True when written.
-        With ``background=True``, True once the writer thread started (see ``wait()``)."""
+        """Autosave now (after a recovery, before a long GPU job). Synchronous by default: True when
+        written. With ``background=True``, True once the writer thread started (see ``wait()``).
+        The snapshot is copy-on-write: this thread pays O(layers), the writer copies the pixels."""
         if self._closed or self.busy:
             return False
         now = time.monotonic() if now is None else now
         self._dirty = False
         self.last_save = now
-        snap = snapshot(self.doc)
+        snap = DocumentSnapshot(self.doc)
         if background:
-            self._thread = threading.Thread(target=self._write, args=(snap,),
+            self._thread = threading.Thread(target=self._write, args=(snap, now),
                                             name="ganstudio-autosave", daemon=True)
             self._thread.start()
             return True
-        return self._write(snap)
+        return self._write(snap, now)
 
-    def _write(self, snap: Document) -> bool:
-        with self._lock:
-            if self._closed:
-                return False
-            try:
+    def _write(self, snap: DocumentSnapshot, started: float | None = None) -> bool:
+        """Write one autosave. Never raises: any failure is logged, kept and retried later."""
+        started = time.monotonic() if started is None else started
+        try:
+            with self._lock:
+                if self._closed:
+                    return False
+                copy = snap.materialize()
+                snap.release()
                 self.recovery_dir.mkdir(parents=True, exist_ok=True)
-                save_ora(snap, self.ora_path, compress_level=self.compress_level, thumbnail=True,
+                save_ora(copy, self.ora_path, compress_level=self.compress_level, thumbnail=True,
                          mark_saved=False, workers=2)
                 sidecar = {
                     "version": SIDECAR_VERSION,
-                    "original_path": None if snap.path is None else str(snap.path),
-                    "title": snap.name, "time": time.time(), "pid": os.getpid(),
-                    "ora": self.ora_path.name, "source_format": snap.source_format,
+                    "original_path": None if copy.path is None else str(copy.path),
+                    "title": copy.name, "time": time.time(), "pid": os.getpid(),
+                    "ora": self.ora_path.name, "source_format": copy.source_format,
                 }
                 write_bytes_atomic(self.json_path, json.dumps(sidecar, indent=1).encode())
-            except (ImageFileError, OSError) as exc:
-                self._dirty = True
-                self.last_error = exc
-                return False
-            self.last_error = None
-            self.saves += 1
-            return True
+        except BaseException as exc:  # noqa: BLE001 - the writer must survive anything
+            snap.release()
+            self._dirty = True
+            self.last_error = exc
+            self.failures += 1
+            delay = min(self.interval_s, RETRY_S * 2 ** (self.failures - 1))
+            self._retry_at = started + delay
+            if isinstance(exc, (ImageFileError, OSError)):
+                log.warning("autosave of %s failed (retry in %.0f s): %s", self.doc.name, delay, exc)
+            else:
+                log.exception("autosave of %s failed (retry in %.0f s)", self.doc.name, delay)
+            if not isinstance(exc, Exception):   # KeyboardInterrupt / SystemExit: pass them on
+                raise
+            return False
+        self.last_error = None
+        self.failures = 0
+        self._retry_at = None
+        self.saves += 1
+        return True
+
+    @property
+    def status(self) -> str:
+        """One line for the status bar: "" when all is well."""
+        if self.last_error is None:
+            return ""
+        return f"Autosave failed ({self.failures}x): {self.last_error} — retrying"
 
     def _remove_files(self) -> None:
         for p in (self.json_path, self.ora_path):  # sidecar first: no entry without its project
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
 
-    def close(self) -> None:
-        """The document was closed normally: stop and remove the recovery files."""
-        if self._closed:
-            return
+    def _stop(self) -> None:
         self.wait()
         with self._lock:
             self._closed = True
         for signal in self._signals:
             with contextlib.suppress(Exception):
                 signal.disconnect(self._touch)
+        with _autosavers_lock:
+            with contextlib.suppress(ValueError):
+                _autosavers.remove(self)
+
+    def close(self) -> None:
+        """The user closed (or saved and closed) the document: stop and remove the recovery files."""
+        if self._closed:
+            return
+        self._stop()
         self._remove_files()
+
+    def detach(self) -> None:
+        """Stop autosaving but KEEP the recovery files (a save that failed on close, a crash path):
+        the next start offers them back."""
+        if self._closed:
+            return
+        if self.pending:
+            self._write(DocumentSnapshot(self.doc))
+        self._stop()
+
+
+def emergency_save_all() -> int:
+    """Write every autosaver that has unsaved changes, synchronously (an unhandled exception, a
+    signal before exit). Returns how many were written; never raises."""
+    with _autosavers_lock:
+        savers = list(_autosavers)
+    n = 0
+    for saver in savers:
+        try:
+            if saver._closed or not saver.doc.modified:
+                continue
+            saver.wait(5.0)
+            if saver._write(DocumentSnapshot(saver.doc)):
+                n += 1
+        except Exception:  # noqa: BLE001
+            log.exception("emergency autosave failed")
+    return n
 
 
 def pid_alive(pid: int) -> bool:
@@ -290,4 +378,4 @@ def discard(entry: RecoveryEntry) -> None:
 
 
 __all__ = ["Autosaver", "snapshot", "RecoveryEntry", "find_recoverable", "recover", "discard", "pid_alive",
-           "DEFAULT_INTERVAL_S"]
+           "emergency_save_all", "DEFAULT_INTERVAL_S"]

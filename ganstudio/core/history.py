@@ -21,6 +21,7 @@ import numpy as np
 from psygnal import Signal, SignalGroup
 
 from .geometry import Rect, tile_rect
+from .snapshot import before_write
 
 if TYPE_CHECKING:
     from .document import Document
@@ -135,6 +136,7 @@ class TilesCommand(Command):
     def snapshot(self, rect: Rect) -> None:
         arr = self._array()
         bounds = Rect(0, 0, arr.shape[1], arr.shape[0])
+        before_write(arr, rect)   # copy-on-write snapshots (saves in progress) keep the old tiles
         for key in rect.intersect(bounds).tiles():
             if key not in self.before:
                 tr = tile_rect(*key).intersect(bounds)
@@ -168,6 +170,7 @@ class TilesCommand(Command):
         dirty = Rect(0, 0, 0, 0)
         for key, data in tiles.items():
             box = self.rects[key]
+            before_write(arr, box)
             arr[box.slices()] = data
             dirty = dirty.union(box)
         notify_target(self.owner, self.target, dirty)
