@@ -111,8 +111,8 @@ def extract_member(archive: str | Path, member: str, dest: str | Path, *,
             if len(hits) > 1:
                 raise ArchiveError(f"{archive.name} holds {member!r} {len(hits)} times; refused")
             info = hits[0]
-            mode = info.external_attr >> 16
-            if info.is_dir() or (mode and not stat.S_ISREG(mode)):
+            ftype = stat.S_IFMT(info.external_attr >> 16)    # 0: no Unix type recorded
+            if info.is_dir() or (ftype and ftype != stat.S_IFREG):
                 raise ArchiveError(f"{archive.name}: {member} is not a regular file "
                                    "(link, device or folder); refused")
             if info.file_size > max_bytes:

@@ -27,7 +27,7 @@ from .cache import model_cache
 from .catalog import Component, ModelEntry
 from .safeload import ModelLoadError
 
-SPANDREL_ARCHS = {"rrdbnet", "srvggnet_compact", "auto", "unknown"}
+SPANDREL_ARCHS = {"rrdbnet", "srvggnet_compact", "auto", "unknown"}   # for bare / imported files
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
@@ -199,10 +199,39 @@ def _precision(precision: str | None, half: bool | None, device: str, supports_h
     return _DTYPES[precision]
 
 
+def _registered(arch: str) -> bool:
+    from ..archs.registry import UnknownArchError, get_arch
+
+    try:
+        get_arch(arch)
+        return True
+    except UnknownArchError:
+        return False
+
+
+def _sr_facts(lm: LoadedModel, mid: str, entry: ModelEntry | None) -> LoadedModel:
+    """Super-resolution facts of a registry-built network: its own scale, the catalog's scale
+    (checked), and the ncnn graphs' final resize (``resize_after``)."""
+    net_scale = int(getattr(lm.module, "scale", 0) or getattr(lm.module, "upscale", 0) or lm.scale)
+    lm.multiple_of = max(lm.multiple_of, int(getattr(lm.module, "MULTIPLE", 1) or 1))
+    if entry is not None and entry.resize_after:
+        if entry.scale >= net_scale:
+            raise WrongModelError(f"{mid}: resize_after needs a network scale above {entry.scale}")
+        lm.module = _resize_wrapper(lm.module, entry.scale, net_scale, entry.resize_after).eval()
+        lm.scale = entry.scale
+    elif entry is not None and entry.scale != net_scale:
+        raise WrongModelError(f"{mid}: the catalog says x{entry.scale} but the weights are x{net_scale}")
+    else:
+        lm.scale = net_scale
+    lm.purpose = "SR"
+    return lm
+
+
 def _build(mid: str, path: Path | None, entry: ModelEntry | None, comp: Component | None,
            store, task: str | None, is_file: bool) -> LoadedModel:
     arch = (comp.arch if comp is not None else entry.arch) if entry is not None else _file_kind(path, task)
-    if entry is not None and entry.source_file == "<imported>" and arch in SPANDREL_ARCHS and task == "inpaint":
+    imported = entry is not None and entry.source_file == "<imported>"
+    if imported and task == "inpaint":
         arch = _file_kind(store.path(mid), task)     # an imported GSInpaint / LaMa file
     if comp is not None and not arch:
         raise WrongModelError(f"{mid}: component {comp.name!r} is a raw file ({comp.file}); read it "
@@ -212,11 +241,17 @@ def _build(mid: str, path: Path | None, entry: ModelEntry | None, comp: Componen
         return _lama_model(mid, p, store, entry)
     sd = (store.load_state_dict(path) if is_file else
           store.load_state_dict(mid, component=comp.name if comp is not None else None))
-    if arch in SPANDREL_ARCHS and comp is None:
-        lm = build_from_state_dict(sd, mid=mid, entry=entry, task=task)
+    # spandrel: bare files and imported files of any architecture it knows, and catalog archs that
+    # no ganstudio/archs module registers; everything else goes through our strict registry.
+    use_spandrel = comp is None and (
+        (imported or is_file) and arch in SPANDREL_ARCHS or not _registered(arch))
+    if use_spandrel:
+        lm = build_from_state_dict(sd, mid=mid, entry=None if imported else entry, task=task)
     else:
         lm = build_from_registry(arch, sd, mid=mid, entry=entry, component=comp,
-                                 arch_kwargs=None if entry is not None else {})
+                                 arch_kwargs=None if entry is not None and not imported else {})
+        if (entry.task if entry is not None else task) == "super_resolution":
+            lm = _sr_facts(lm, mid, None if imported else entry)
     del sd
     return lm
 

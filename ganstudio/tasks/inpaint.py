@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,10 +81,10 @@ def model_choices(store: Any = None) -> list[dict[str, Any]]:
 class _Net:
     """A loaded network: ``predict(rgb float32 HxWx3 0..1, hole bool HxW) -> float32 HxWx3``."""
 
-    def __init__(self, module, kind: str, multiple: int, dev, half: bool, name: str) -> None:
+    def __init__(self, module, kind: str, multiple: int, dev, half: bool, name: str, lock=None) -> None:
         self.module, self.kind, self.multiple, self.dev, self.half, self.name = \
             module, kind, multiple, dev, half, name
-        self.lock = threading.Lock()
+        self.lock = lock if lock is not None else threading.Lock()
 
     def predict(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         import torch
@@ -103,22 +102,12 @@ class _Net:
         return unpad(y, size)
 
 
-_CACHE: OrderedDict[tuple, _Net] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-
-
-def _resolve(model_id: str, store: Any) -> tuple[str, Path, Any]:
-    """(kind, weights path, store) of a model id or a weights file path."""
+def _resolve(model_id: str, store: Any) -> tuple[str | Path, Any]:
+    """(catalog id or weights file, store) of a model id or a weights file path."""
     p = Path(model_id)
     if p.suffix and p.is_file():
-        if p.suffix == ".safetensors":
-            from safetensors import safe_open
-
-            with safe_open(str(p), "pt") as f:
-                keys = set(f.keys())
-            return ("builtin" if "stem.weight" in keys else "lama"), p, store
-        return "lama", p, store
-    from ..models.store import NotInstalledError, StoreError, default_store
+        return p, store
+    from ..models.store import StoreError, default_store
 
     st = store or default_store()
     try:
@@ -127,69 +116,31 @@ def _resolve(model_id: str, store: Any) -> tuple[str, Path, Any]:
         if model_id == BUILTIN_ID:  # catalog unavailable: the shipped file still works
             from .. import paths
 
-            return "builtin", paths.BUILTIN_MODELS / BUILTIN_FILE, st
+            return paths.BUILTIN_MODELS / BUILTIN_FILE, st
         raise TaskError(f"unknown inpainting model {model_id!r}") from exc
     if entry.task != "inpaint":
         raise TaskError(f"{model_id} is a {entry.task} model, not an inpainting model")
-    try:
-        path = st.path(model_id)
-    except NotInstalledError as exc:
-        raise TaskError(str(exc)) from None
-    return ("builtin" if entry.arch == "gsinpaint" else "lama"), path, st
+    return model_id, st
 
 
 def load_model(model_id: str, ctx: TaskContext) -> _Net:
+    """The network of ``model_id`` through the model platform (ganstudio.models.loader: one global
+    cache with a memory budget; removing the model in the store frees it)."""
+    from ..models.loader import load_model as load_weights
     from ..models.safeload import ModelLoadError
+    from ..models.store import StoreError
     from .device import select_device
 
-    kind, path, store = _resolve(model_id, ctx.store)
+    target, store = _resolve(model_id, ctx.store)
     info = select_device(ctx.device, ctx.half, ctx.threads)
-    half = info.half and kind == "builtin" and info.type == "cuda"  # LaMa's FFC: fp32 only
-    key = (str(path), path.stat().st_mtime_ns if path.exists() else 0, str(info.device), half)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
+    half = bool(info.half and info.type == "cuda")   # LaMa: the loader keeps fp32 (FFC)
     try:
-        if kind == "builtin":
-            module, multiple = _load_builtin(path), 4
-        else:
-            module, multiple = _load_lama(model_id, path, store), 8
-    except ModelLoadError as exc:
+        lm = load_weights(target, store, task="inpaint", device=str(info.device),
+                          precision="fp16" if half else "fp32")
+    except (ModelLoadError, StoreError) as exc:
         raise TaskError(str(exc)) from None
-    module = module.to(info.device, dtype=__import__("torch").float16 if half else None).eval()
-    net = _Net(module, kind, multiple, info.device, half, model_id)
-    with _CACHE_LOCK:
-        _CACHE[key] = net
-        while len(_CACHE) > 2:
-            _CACHE.popitem(last=False)
-    return net
-
-
-def _load_builtin(path: Path):
-    import torch
-    from safetensors import safe_open
-
-    from ..archs.gsinpaint_arch import GSInpaint, config_from_state_dict
-
-    if not path.is_file():
-        raise TaskError(f"the built-in inpainting weights are missing ({path}); reinstall GAN Studio")
-    with safe_open(str(path), "pt") as f:
-        sd = {k: f.get_tensor(k).float() for k in f.keys()}
-    model = GSInpaint(**config_from_state_dict(sd))
-    model.load_state_dict(sd, strict=True)
-    return model.to(torch.float32)
-
-
-def _load_lama(model_id: str, path: Path, store: Any):
-    from ..models.lama_checkpoint import load_lama_model
-
-    cache_dir = None
-    if store is not None and model_id in LAMA_IDS:
-        cache_dir = store.model_dir(model_id)
-    elif store is not None:
-        cache_dir = Path(store.root) / "converted" / path.stem if hasattr(store, "root") else None
-    return load_lama_model(path, cache_dir)
+    kind = "builtin" if lm.arch == "gsinpaint" else "lama"
+    return _Net(lm.module, kind, lm.multiple_of, info.device, lm.dtype == "float16", model_id, lm.lock)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -350,6 +301,7 @@ def composite_weight(mask: np.ndarray, request: InpaintRequest) -> np.ndarray:
     if request.model_id in OPENCV_IDS:
         return (core > 0).astype(np.float32)
     return feather_weight(core, max(0, int(request.feather)))
+
 
 from .registry import TaskSpec, register_task  # noqa: E402
 
