@@ -26,6 +26,7 @@ from psygnal import Signal, SignalGroup
 from .geometry import Rect
 from .history import CallbackCommand, History
 from .layers import Layer, RasterLayer
+from .pixels import dtype_for_bits, layers_bit_depth
 
 
 class DocumentEvents(SignalGroup):
@@ -234,7 +235,7 @@ class Document:
         return layer
 
     def new_raster_layer(self, name: str = "Layer", **attrs: Any) -> RasterLayer:
-        dtype = np.uint16 if any(getattr(la, "bit_depth", 8) == 16 for la in self.layers) else np.uint8
+        dtype = dtype_for_bits(layers_bit_depth(self.layers))
         layer = RasterLayer.blank(name, self._width, self._height, dtype=dtype, **attrs)
         self.add_layer(layer)
         return layer

@@ -27,6 +27,7 @@ from .document import Document, LayerData
 from .geometry import Rect
 from .history import CallbackCommand
 from .layers import BlendMode, LabelLayer, Layer, RasterLayer
+from .pixels import dtype_for_bits, layers_bit_depth
 
 BAND_ROWS_PIXELS = 1 << 20  # pixel work in bands of ~1 MP (no full-image float temporaries)
 
@@ -53,7 +54,7 @@ def _check_unlocked(*layers: Layer) -> None:
 
 
 def _bit_depth(layers: Sequence[Layer]) -> type:
-    return np.uint16 if any(getattr(la, "bit_depth", 8) == 16 for la in layers) else np.uint8
+    return dtype_for_bits(layers_bit_depth(layers))
 
 
 # -- merge / flatten --------------------------------------------------------------------------------

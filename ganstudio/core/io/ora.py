@@ -35,7 +35,9 @@ import numpy as np
 
 from .atomic import atomic_write
 from .errors import ImageFileError, ImageTooLargeError, ProjectFileError, _show, save_error
-from .image_io import check_pixel_limit, decode_image, to_8bit
+from ..pixels import document_bit_depth, to_8bit
+from .decode import decode_image
+from .formats import check_pixel_limit
 from .pngchunks import decode_png_array, encode_png, png_header
 
 if TYPE_CHECKING:
@@ -106,7 +108,7 @@ def save_ora(doc: Document, path: str | os.PathLike[str], *, compress_level: int
     from ..layers import LabelLayer, RasterLayer
 
     path = Path(path)
-    sixteen = any(getattr(la, "bit_depth", 8) == 16 for la in doc.layers)
+    sixteen = document_bit_depth(doc) == 16
     jobs: dict[str, Any] = {}          # arcname -> array (PNG) or bytes
     root = ET.Element("image", {"version": "0.0.5", "w": str(doc.width), "h": str(doc.height)})
     dpi = doc.metadata.get("dpi")
@@ -310,7 +312,7 @@ class _Archive:
 
 
 def _rgba(arr: np.ndarray) -> np.ndarray:
-    from .image_io import _to_rgba
+    from .decode import _to_rgba
 
     return _to_rgba(arr)[0]
 
