@@ -532,8 +532,37 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--no-register", action="store_true", help="do not register the result as a model")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.add_argument("--progress-json", action="store_true",
+                   help="one JSON line per step on stdout (the window's Train style dialog reads it)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(train_handler=_cli_train)
+
+
+STOP_FILE = "STOP"   # create RUN_DIR/STOP (or send SIGTERM / Ctrl+C): checkpoint and stop
+
+
+def _stop_checker(run_dir: Path):
+    """should_stop(): a STOP file in the run folder, SIGTERM or SIGINT. Stopping saves a
+    checkpoint; ``--resume`` continues."""
+    import signal
+
+    flag = {"stop": False}
+    stop_file = run_dir / STOP_FILE
+    stop_file.unlink(missing_ok=True)
+
+    def handler(signum, frame):  # noqa: ANN001
+        flag["stop"] = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):   # not the main thread
+            pass
+
+    def should_stop() -> bool:
+        return flag["stop"] or stop_file.exists()
+
+    return should_stop
 
 
 def _cli_train(args: argparse.Namespace) -> int:
@@ -546,10 +575,31 @@ def _cli_train(args: argparse.Namespace) -> int:
         register=not args.no_register)
     if not cfg.steps and not cfg.minutes:
         raise ValueError("give --steps or --minutes")
-    quiet = args.json or args.quiet
-    log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
+    quiet = args.json or args.quiet or args.progress_json
+    if args.progress_json:
+        def log(s: str) -> None:
+            print(json.dumps({"log": s}), flush=True)
+    else:
+        log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
     bar = None if quiet or not cfg.steps else ProgressBar(cfg.steps)
-    res = train(cfg, resume=args.resume, log=log, progress=bar)
-    if args.json:
-        print(json.dumps({"ok": True, **res}))
+    first: dict = {}
+
+    def on_progress(step: int, total: int, logs: dict, preview) -> None:  # noqa: ANN001
+        if not args.progress_json:
+            return
+        if not first:
+            first.update(step=step, t=time.monotonic())
+        el = time.monotonic() - first["t"]
+        rate = (step - first["step"]) / el if el > 0 and step > first["step"] else 0.0
+        eta = (total - step) / rate if total and rate > 0 else None
+        print(json.dumps({"step": step, "total": total, "it_s": round(rate, 4),
+                          "eta_s": round(eta, 1) if eta is not None else None,
+                          "losses": {k: round(v, 4) for k, v in logs.items()},
+                          "preview": str(preview) if preview else None}), flush=True)
+
+    res = train(cfg, resume=args.resume, log=log, progress=bar,
+                should_stop=_stop_checker(Path(cfg.out)), on_progress=on_progress)
+    if args.json or args.progress_json:
+        print(json.dumps({"ok": True, "result": res} if args.progress_json else {"ok": True, **res}),
+              flush=True)
     return 0
