@@ -2,7 +2,9 @@
 # Sets up GAN Studio in ./.venv on a fresh machine (idempotent; a second run only checks).
 #   bash packaging/setup.sh          the app
 #   bash packaging/setup.sh --test   the app + test tools, and the Debian packages that the
-#                                    real-window (Xvfb) test needs, when run as root or with sudo
+#                                    real-window (Xvfb) test, the desktop-file / AppStream
+#                                    validators and the install smoke (strace) need, when run as
+#                                    root or with sudo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -11,7 +13,8 @@ want_test=0
 if [ "$want_test" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   pkgs="xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
         libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
-        libfontconfig1 libdbus-1-3"
+        libfontconfig1 libdbus-1-3
+        desktop-file-utils appstream shared-mime-info strace"
   missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
   if [ -n "$missing" ]; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
