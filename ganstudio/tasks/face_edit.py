@@ -129,7 +129,8 @@ class FaceModels:
 
     @property
     def decoder(self) -> Any:
-        return self.bundle.decoder
+        """The StyleGAN2 generator (the bundle itself for a generator-only checkpoint)."""
+        return getattr(self.bundle, "decoder", self.bundle)
 
     @property
     def size(self) -> int:
@@ -150,6 +151,9 @@ class FaceModels:
         """[N,256,256,3] float 0..1 -> W+ [N, n_latent, dim] float32 (the encoder)."""
         import torch
 
+        if not hasattr(self.bundle, "encode"):
+            raise TaskError(f"{self.ids.get('model', 'this model')} is a generator only (no encoder): "
+                            "it can render latents (face synth) but not invert faces")
         with self.lock, torch.inference_mode(), self.dev.autocast():
             w = self.bundle.encode(self._to_tensor(faces256))
         return w.float().cpu().numpy().astype(np.float32)

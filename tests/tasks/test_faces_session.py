@@ -14,74 +14,19 @@ from ganstudio.tasks.base import TaskContext, TaskError, TaskInputs, drive  # no
 from ganstudio.tasks.face_edit import (FaceEditRequest, FaceEditSession, FaceModels,  # noqa: E402
                                        parse_edits, strip_grid, synthesize)
 
-TINY = dict(stylegan_size=64, style_dim=32, n_mlp=2, channel_multiplier=1, max_channels=16,
-            encoder={"units": (1, 1, 1, 1), "widths": (16, 16, 16, 16)})
-
-
-class StubDirections:
-    """Stand-in for tasks/faces/latent_edits (InterFaceGAN-style: w + value * direction)."""
-
-    def __init__(self, dim: int, n: int) -> None:
-        g = np.random.default_rng(7)
-        self.dirs = {k: g.standard_normal((1, dim)).astype(np.float32) for k in face_edit.SLIDER_NAMES}
-        self.n = n
-
-    def has(self, name: str) -> bool:
-        return name in self.dirs
-
-    def names(self) -> list[str]:
-        return sorted(self.dirs)
-
-    def apply(self, w: np.ndarray, edits: dict) -> np.ndarray:
-        out = w.copy()
-        for k, v in edits.items():
-            out = out + v * self.dirs[k]
-        return out
-
-
-class Counting:
-    def __init__(self, fn):
-        self.fn, self.calls = fn, 0
-
-    def __call__(self, *a, **k):
-        self.calls += 1
-        return self.fn(*a, **k)
+from facestubs import install_tiny_models, tiny_nets  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def nets():
-    from ganstudio.archs.e4e_arch import E4E
-    from ganstudio.archs.sam_arch import SAM
-
-    torch.manual_seed(0)
-    e4e = E4E(**TINY).eval()
-    sam = SAM(**TINY).eval()
-    with torch.no_grad():
-        e4e.latent_avg.normal_(0, 0.5)
-        sam.latent_avg.copy_(e4e.latent_avg)
-    e4e.encode = Counting(e4e.encode)
-    sam.encode_age = Counting(sam.encode_age)
-    return e4e, sam
+    return tiny_nets()
 
 
 @pytest.fixture
 def models(nets, monkeypatch, tmp_path):
-    from ganstudio.tasks.device import select_device
-
     monkeypatch.setenv("GANSTUDIO_DATA", str(tmp_path / "data"))
-    e4e, sam = nets
-    dev = select_device("cpu", precision="fp32")
-    dirs = StubDirections(32, e4e.decoder.n_latent)
-    built = []
-
-    def factory(req, ctx, need_age):
-        m = FaceModels(e4e, dev=dev, sam=sam if need_age else None, directions=dirs,
-                       ids={"model": req.model_id, **({"age_model": req.age_model_id} if need_age else {})})
-        built.append(m)
-        return m
-
-    face_edit.set_model_factory(factory)
-    yield e4e, sam, built
+    built = install_tiny_models()
+    yield nets[0], nets[1], built
     face_edit.set_model_factory(None)
 
 
