@@ -72,7 +72,7 @@ def check_known_facts(path: Path, f: ModelFile, sha: str | None = None, pinned: 
             f"{f.name}: sha256 {sha[:16]}... differs from the {pinned[:16]}... recorded when this "
             "file was first downloaded (its hash is not verified by the catalog, so the first one "
             "seen is pinned): the file changed upstream or was tampered with; not installed. "
-            "`ganstudio models forget-pin` accepts the new file deliberately")
+            "Forgetting the pin (ModelStore.forget_pin) accepts the new file deliberately")
     return sha
 
 

@@ -34,12 +34,12 @@ from .errors import (  # noqa: F401 - re-exported: the store's public errors
     ArchiveError, DownloadCancelled, DownloadError, HashMismatchError, NotInstalledError, StoreError,
     is_cancelled,
 )
+from .pins import Pins
 from .safeload import ModelLoadError, extract_state_dict, load_checkpoint
 
 ProgressFn = Callable[[int, int], None]   # (bytes done, bytes total or 0)
 _is_cancelled = is_cancelled
 ARCHIVES = ".archives"     # downloaded archives (shared by the entries that take members of them)
-PINS = "pins.json"         # sha256 seen at the first download of files without a verified hash
 
 
 @dataclass
@@ -73,6 +73,7 @@ class ModelStore:
         self.catalog = catalog if catalog is not None else default_catalog()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._pins = Pins(self.root)
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _lock(self, mid: str) -> threading.Lock:
@@ -282,42 +283,20 @@ class ModelStore:
         extract_member(arch, f.member, dest, cancel=cancel)
         return dest, sha256_file(dest), arch.name
 
-    def _pin_key(self, f: ModelFile) -> str:
-        return (f"gdrive:{f.gdrive}" if f.gdrive else f.url) + f"#{f.name}"
-
     def pins(self) -> dict[str, str]:
-        try:
-            return json.loads((self.root / PINS).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        """{file source#name: sha256} pinned at first downloads (files without a verified hash)."""
+        return self._pins.all()
 
     def pinned(self, f: ModelFile) -> str:
         """sha256 recorded at the first download of a file without a verified hash ("" = none)."""
-        if f.hash_verified:
-            return ""
-        return self.pins().get(self._pin_key(f), "")
+        return self._pins.get(f)
 
     def _pin(self, f: ModelFile, sha: str) -> None:
-        with self._locks_guard:
-            pins = self.pins()
-            if pins.get(self._pin_key(f)) == sha:
-                return
-            pins[self._pin_key(f)] = sha
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.root / (PINS + ".tmp")
-            tmp.write_text(json.dumps(pins, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self.root / PINS)
+        self._pins.set(f, sha)
 
     def forget_pin(self, mid: str) -> int:
         """Forget the pinned hashes of a model's files (accept a changed upstream file)."""
-        entry = self.entry(mid)
-        with self._locks_guard:
-            pins = self.pins()
-            keys = [self._pin_key(f) for f in entry.files]
-            n = sum(1 for k in keys if pins.pop(k, None) is not None)
-            if n:
-                (self.root / PINS).write_text(json.dumps(pins, indent=1, sort_keys=True), encoding="utf-8")
-        return n
+        return self._pins.forget(self.entry(mid).files)
 
     def _convert_package(self, entry: ModelEntry, progress: ProgressFn | None, cancel: Any) -> Path:
         from safetensors.torch import save_file
