@@ -89,6 +89,8 @@ class FaceEditRequest(Request):
     min_face: int = 40
     aligned: bool = False                           # the input IS an aligned face (no detection)
     restore: dict[str, Any] | None = None           # provenance of a face layer to re-edit
+    encode: bool = True                             # prepare: also invert (False: detect + align
+                                                    # only, works without the face models)
 
     def __post_init__(self) -> None:
         # lists from JSON / the CLI become tuples (frozen and hashable)
@@ -315,7 +317,7 @@ class FaceState:
     aligned: Any                       # align.AlignedFace at 1024 (from the full image)
     aligned256: Any                    # the encoder's input
     mask: np.ndarray                   # [1024, 1024] float32 face-only mask in aligned space
-    w: np.ndarray                      # cached W+ [n, dim]
+    w: np.ndarray | None               # cached W+ [n, dim] (None: not encoded yet)
     latent_file: str = ""
     apparent_age: float | None = None
     age_codes: OrderedDict = field(default_factory=OrderedDict)   # age -> W+ (SAM), LRU
@@ -411,8 +413,9 @@ class FaceEditSession(TaskSession):
             ages = estimate_ages(img, [f for f in faces if f is not None]) if faces[0] is not None else [None]
         except TaskError:
             ages = [None] * len(faces)
-        yield Progress(1, 3, "Loading face models")
-        self.models = get_models(request, ctx, need_age=False)
+        if request.encode:
+            yield Progress(1, 3, "Loading face models")
+            self.models = get_models(request, ctx, need_age=False)
         self.model_request = request
         total = len(faces)
         t1 = time.perf_counter()
@@ -444,28 +447,46 @@ class FaceEditSession(TaskSession):
                 if lf.is_file():
                     w = np.load(lf, allow_pickle=False).astype(np.float32)
                     latent_file = str(lf)
-            if w is None:
-                w = self.models.encode(a256.pixels[None])[0]
-                key = hashlib.sha256(a256.to_uint8().tobytes()
-                                     + str(self.models.ids.get("model", "")).encode()).hexdigest()[:24]
-                try:
-                    latent_file = save_latent(w, key)
-                except OSError:
-                    latent_file = ""
+            fs = FaceState(i, f, a1024, a256, mask, w, latent_file, None)
+            if w is None and request.encode:
+                self._encode(fs)
             age_est = ages[i] if i < len(ages) else None
             if request.restore:
                 age_est = request.restore.get("apparent_age")
-            self.faces.append(FaceState(i, f, a1024, a256, mask, w, latent_file, age_est,
-                                        restored=dict(request.restore) if request.restore else None))
+            fs.apparent_age = age_est
+            fs.restored = dict(request.restore) if request.restore else None
+            self.faces.append(fs)
         self.stats["encode_s"] = time.perf_counter() - t1
         self.prepared = True
         yield Progress(3, 3, "Ready")
-        return Result(None, name="Faces", info={"faces": [fs.info() for fs in self.faces],
-                                                **self.models.ids})
+        return Result(None, name="Faces",
+                      info={"faces": [fs.info() for fs in self.faces],
+                            "encoded": all(fs.w is not None for fs in self.faces),
+                            **(self.models.ids if self.models else {})},
+                      artefacts={"thumbs": [fs.aligned256.to_uint8() for fs in self.faces]})
+
+    def _encode(self, fs: FaceState) -> None:
+        """Invert one face (once) and keep its W+ (memory + content-addressed latent file)."""
+        assert self.models is not None
+        t = time.perf_counter()
+        fs.w = self.models.encode(fs.aligned256.pixels[None])[0]
+        self.stats["encoder_s"] = time.perf_counter() - t
+        key = hashlib.sha256(fs.aligned256.to_uint8().tobytes()
+                             + str(self.models.ids.get("model", "")).encode()).hexdigest()[:24]
+        try:
+            fs.latent_file = save_latent(fs.w, key)
+        except OSError:
+            fs.latent_file = ""
 
     # -- update -------------------------------------------------------------------------------
     def _codes(self, fs: FaceState, request: FaceEditRequest, ctx: TaskContext,
                age: float | None) -> tuple[np.ndarray, bool]:
+        if fs.w is None:                                  # prepared without the models
+            if self.models is None or self.model_request is None or \
+                    self.model_request.model_id != request.model_id:
+                self.models = get_models(request, ctx, need_age=False)
+                self.model_request = request
+            self._encode(fs)
         if age is None:
             return fs.w, False
         if not 0 <= age <= 100:
@@ -476,6 +497,7 @@ class FaceEditSession(TaskSession):
             return fs.age_codes[key], True
         models = get_models(request, ctx, need_age=True)
         self.models = models
+        self.model_request = request
         w = models.encode_age(fs.aligned256.pixels[None], key)[0]
         fs.age_codes[key] = w
         while len(fs.age_codes) > 16:
@@ -487,8 +509,8 @@ class FaceEditSession(TaskSession):
         """One face: (Paste or None, info, generated aligned face)."""
         from .faces.paste import color_match, paste_face
 
-        assert self.models is not None
         w, aged = self._codes(fs, request, ctx, age)
+        assert self.models is not None
         edits = request.edit_dict
         w2 = self.models.apply_edits(w[None], edits)
         size = PREVIEW_SIZE if request.preview else None

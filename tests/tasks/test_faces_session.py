@@ -175,3 +175,29 @@ def test_missing_models_say_what_is_needed(tmp_path, astronaut, monkeypatch):
     ctx = TaskContext(device="cpu", precision="fp32", store=ModelStore(tmp_path / "store"))
     with pytest.raises(TaskError, match="not installed"):
         drive(face_edit.run(TaskInputs(image=astronaut), FaceEditRequest(), ctx))
+
+
+def test_prepare_without_models_detects_and_aligns_then_encodes_lazily(models, astronaut):
+    e4e, _sam, _ = models
+    n = e4e.encode.calls
+    s = FaceEditSession()
+    r = drive(s.prepare(TaskInputs(image=astronaut), FaceEditRequest(encode=False), CTX))
+    assert e4e.encode.calls == n and s.models is None and r.info["encoded"] is False
+    assert r.artefacts["thumbs"][0].shape == (256, 256, 3)
+    assert s.faces[0].w is None and s.faces[0].aligned.pixels.shape == (1024, 1024, 3)
+    drive(s.update(FaceEditRequest(edits=(("smile", 1.0),), preview=True), CTX))
+    assert e4e.encode.calls == n + 1
+    drive(s.update(FaceEditRequest(edits=(("smile", 2.0),), preview=True), CTX))
+    assert e4e.encode.calls == n + 1
+
+
+def test_prepare_without_models_needs_no_models(astronaut, tmp_path):
+    from ganstudio.models.store import ModelStore
+
+    face_edit.set_model_factory(None)
+    ctx = TaskContext(device="cpu", precision="fp32", store=ModelStore(tmp_path / "store"))
+    s = FaceEditSession()
+    r = drive(s.prepare(TaskInputs(image=astronaut), FaceEditRequest(encode=False), ctx))
+    assert len(r.info["faces"]) == 1
+    with pytest.raises(TaskError, match="not installed"):
+        drive(s.update(FaceEditRequest(edits=(("smile", 1.0),)), ctx))
