@@ -427,18 +427,28 @@ def read_rosinality_checkpoint(obj: Mapping[str, Any], key: str = "g_ema") -> tu
     raise ValueError(f"not a StyleGAN2 checkpoint: no '{key}' entry and no generator keys (has: {have})")
 
 
+# Non-weight entries a converted file may carry next to the generator keys: the truncation centre
+# and NVIDIA's activation clamp (a 0-d tensor; read by detect, dropped before the strict load).
+EXTRA_KEYS = ("latent_avg", "conv_clamp")
+
+
 def _convert(sd: dict, kwargs: dict) -> dict:
     # a full rosinality checkpoint flattened as g_ema.* (or with latent_avg) -> the generator keys
     if "input.input" not in sd and any(k.startswith("g_ema.") for k in sd):
         sd = split_prefix(sd, "g_ema")
-    sd.pop("latent_avg", None)
+    for k in EXTRA_KEYS:
+        sd.pop(k, None)
     return sd
 
 
 def _detect(sd: Mapping[str, Any]) -> dict | None:
+    clamp = sd.get("conv_clamp")
     if "input.input" not in sd and any(k.startswith("g_ema.") for k in sd):
         sd = split_prefix(sd, "g_ema")
-    return detect_generator_kwargs(sd)
+    kw = detect_generator_kwargs(sd)
+    if kw is not None and clamp is not None:
+        kw["conv_clamp"] = float(clamp)
+    return kw
 
 
 def build_stylegan2(**kwargs: Any) -> Generator:

@@ -212,9 +212,9 @@ def test_conv_clamp_is_read_and_applied(tmp_path, monkeypatch, tiny):
     g_ema = nvidia_generator(sd, avg, kw, conv_clamp=0.5)
     path.write_bytes(_dump(monkeypatch, tmp_path / "s", {"G_ema": g_ema}))
     out, facts = convert_pkl(path)
-    assert facts["arch_kwargs"]["conv_clamp"] == 0.5
-    out.pop("latent_avg")
-    g2 = build_model("stylegan2", out, **facts["arch_kwargs"]).eval()
+    assert facts["arch_kwargs"]["conv_clamp"] == 0.5 and float(out["conv_clamp"]) == 0.5
+    g2 = build_model("stylegan2", out).eval()  # the clamp comes back from the file alone
+    assert g2.conv1.conv_clamp == 0.5 and g2.to_rgbs[0].conv_clamp == 0.5
     w = torch.randn(1, 8, 16)
     with torch.no_grad():
         a, b = g2.synthesize(w), g.synthesize(w)

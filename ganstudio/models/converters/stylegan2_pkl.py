@@ -42,7 +42,9 @@ synthesis.b{R}.conv0 / conv1 / torgb   convs.{2k} / convs.{2k+1} / to_rgbs.{k}, 
 No flips or transposes are needed (NVIDIA's up-sampling conv is the same transposed conv
 followed by the same FIR filter). Facts returned with the tensors: ``arch_kwargs`` for
 ``stylegan2`` (size, style_dim, n_mlp, channel_multiplier, lr_mlp, conv_clamp) read from the
-pickle's own layer attributes. Only ``skip``-architecture, unconditional, RGB StyleGAN2 generators
+pickle's own layer attributes. A clamp is also stored as the 0-d tensor ``conv_clamp`` next to
+``latent_avg``, so the converted file alone rebuilds the network exactly (the arch's ``detect``
+reads both extras, its ``convert`` drops them before the strict load). Only ``skip``-architecture, unconditional, RGB StyleGAN2 generators
 are accepted (StyleGAN3, ``resnet``/``orig`` generators, conditional models are refused).
 """
 
@@ -473,6 +475,8 @@ def convert_pkl(path: str | Path) -> tuple[dict, dict]:
     c4 = int(sd["input.input"].shape[1])
     if c4 != 512:
         kwargs["max_channels"] = c4
+    if conv_clamp is not None:  # read back by the stylegan2 arch's detect (catalog kwargs win)
+        sd["conv_clamp"] = torch.tensor(conv_clamp, dtype=torch.float32)
     facts = {"arch": "stylegan2", "arch_kwargs": kwargs, "source_format": "stylegan2-ada network pickle",
              "embedded_source_chars": g.module_src_chars,
              "w_avg": "latent_avg" in sd}
