@@ -415,10 +415,9 @@ class Document:
         self.history.push(CallbackCommand(label, lambda: apply(old), lambda: apply(mask), nbytes=nbytes))
 
     def selection_bounds(self) -> Rect | None:
-        if self.selection is None:
-            return None
-        ys, xs = np.nonzero(self.selection.any(axis=1))[0], np.nonzero(self.selection.any(axis=0))[0]
-        return Rect.from_corners(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+        from .selection import mask_bounds  # the one bounding-box helper (selection imports us)
+
+        return mask_bounds(self.selection)
 
     # -- whole-document replacement (crop, resize, resample: see operations.py) ----------------------
     def _set_size(self, width: int, height: int) -> None:

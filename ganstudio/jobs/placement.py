@@ -5,7 +5,7 @@ it was taken from; :func:`resolve` decides, when the result arrives, whether it 
   other edits happened meanwhile (``revision`` differs) the resolution says so (``changed``);
 * a crop or canvas resize since (a pure translation): ``retarget="translate"`` moves the rect with
   the document (refused when the area was cropped away entirely); ``retarget="refuse"`` (results
-  that replace the whole canvas, e.g. an upscale) refuses;
+  that replace the whole canvas, e.g. an upscale) refuses any change of the canvas geometry;
 * a resample since, an unknown geometry change, or the document closed: refused, with a reason the
   window shows to the user. A result is never placed in the wrong coordinates.
 """
@@ -88,14 +88,14 @@ def resolve(placement: Placement, doc: Any) -> Resolution:
         return Resolution(False, reason="the image's size changed while it ran in a way the result "
                                         "cannot follow; run it again", changed=changed)
     dx, dy, sx, sy = t
+    if placement.retarget == "refuse" and int(doc.frame) != placement.frame:
+        return Resolution(False, reason="the image was cropped or resized while it ran; run it again",
+                          changed=changed)
     if (sx, sy) != (1.0, 1.0):
         return Resolution(False, reason="the image was resized while it ran; run it again",
                           changed=changed)
     if (dx, dy) == (0.0, 0.0):
         return Resolution(True, placement.rect, changed=changed)
-    if placement.retarget == "refuse":
-        return Resolution(False, reason="the image was cropped or its canvas resized while it ran; "
-                                        "run it again", changed=changed)
     rect = placement.rect.translated(int(round(dx)), int(round(dy)))
     if rect.intersect(doc.bounds).is_empty():
         return Resolution(False, reason="the area it worked on was cropped away", changed=changed)

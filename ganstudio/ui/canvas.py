@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 from ganstudio.core.document import Document
 from ganstudio.core.geometry import Rect
 
+from .signals import Connections
 from .tile_cache import MAX_LEVEL, TileCache
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class Canvas(QAbstractScrollArea):
         self._checker = QBrush(_checker_pixmap())
         self._cache = TileCache(self._render_region)
         self._cache.set_bounds(document.bounds)
-        self._subscriptions: list[tuple[Any, Any]] = []
+        self._subscriptions = Connections()
         self._subscribe()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
@@ -102,23 +103,13 @@ class Canvas(QAbstractScrollArea):
     # -- document events ------------------------------------------------------------------------------
     def _subscribe(self) -> None:
         ev = self.document.events
-        pairs: list[tuple[Any, Any]] = [(ev.region, self._on_region), (ev.size, self._on_size),
-                                        (ev.selection, self._on_selection)]
-        ai = getattr(ev, "ai_mask", None)
-        if ai is not None:
-            pairs.append((ai, self._on_ai_mask))
-        for sig, fn in pairs:
-            sig.connect(fn)
-        self._subscriptions = pairs
+        for sig, fn in ((ev.region, self._on_region), (ev.size, self._on_size),
+                        (ev.selection, self._on_selection), (ev.ai_mask, self._on_ai_mask)):
+            self._subscriptions.connect(sig, fn)
 
     def detach(self) -> None:
         """Disconnect from the document (before the canvas is deleted)."""
-        for sig, fn in self._subscriptions:
-            try:
-                sig.disconnect(fn)
-            except Exception:  # noqa: BLE001
-                pass
-        self._subscriptions = []
+        self._subscriptions.disconnect_all()
         self._cache.clear()
 
     def _on_region(self, rect: Rect) -> None:

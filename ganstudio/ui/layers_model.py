@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QPainter, QPixmap
 from ganstudio.core.document import Document
 from ganstudio.core.layers import Layer
 
+from .signals import Connections
 from .theme import icon
 from .tile_cache import to_qimage
 
@@ -65,7 +66,7 @@ class LayersModel(QAbstractItemModel):
         self._layers: list[Layer] = []  # top first
         self._thumbs: dict[int, QPixmap] = {}
         self._stale: set[int] = set()
-        self._conns: list[tuple[Any, Any]] = []
+        self._conns = Connections()
         self._thumb_timer = QTimer(self)
         self._thumb_timer.setSingleShot(True)
         self._thumb_timer.setInterval(300)
@@ -80,35 +81,20 @@ class LayersModel(QAbstractItemModel):
         self._layers = list(reversed(doc.layers)) if doc is not None else []
         self.endResetModel()
         if doc is not None:
-            doc.events.layers.connect(self._on_layers)
-            self._conns.append((doc.events.layers, self._on_layers))
+            self._conns.connect(doc.events.layers, self._on_layers)
             self._watch_layers()
 
     def _disconnect(self) -> None:
-        for sig, fn in self._conns:
-            try:
-                sig.disconnect(fn)
-            except Exception:  # noqa: BLE001
-                pass
-        self._conns = []
+        self._conns.disconnect_all()
 
     def _watch_layers(self) -> None:
-        for sig, fn in self._conns[1:]:
-            try:
-                sig.disconnect(fn)
-            except Exception:  # noqa: BLE001
-                pass
-        self._conns = self._conns[:1]
+        self._conns.disconnect_all(keep=1)   # keep doc.events.layers
         for layer in self._layers:
             ev = layer.events
             for sig in (ev.name, ev.visible, ev.locked, ev.opacity, ev.blend_mode, ev.provenance):
-                fn = self._attr_handler(layer)
-                sig.connect(fn)
-                self._conns.append((sig, fn))
+                self._conns.connect(sig, self._attr_handler(layer))
             for sig in (ev.pixels, ev.mask):
-                fn = self._pixels_handler(layer)
-                sig.connect(fn)
-                self._conns.append((sig, fn))
+                self._conns.connect(sig, self._pixels_handler(layer))
 
     def _attr_handler(self, layer: Layer):  # noqa: ANN202
         def changed(*_: Any) -> None:

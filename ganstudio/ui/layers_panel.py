@@ -13,6 +13,7 @@ from ganstudio.core.document import Document
 from ganstudio.core.layers import BlendMode, Layer
 
 from .layers_model import COL_LOCK, COL_NAME, COL_VISIBLE, THUMB, LayersModel
+from .signals import Connections
 
 if TYPE_CHECKING:
     from .window_api import ActionsHost as MainWindow
@@ -24,7 +25,7 @@ class LayersPanel(QWidget):
         self.window_ = window
         self.doc: Document | None = None
         self.model = LayersModel(self)
-        self._doc_conns: list[tuple[Any, Any]] = []
+        self._doc_conns = Connections()
         self._merge_opacity = False
 
         layout = QVBoxLayout(self)
@@ -105,20 +106,14 @@ class LayersPanel(QWidget):
 
     # -- document ------------------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
-        for sig, fn in self._doc_conns:
-            try:
-                sig.disconnect(fn)
-            except Exception:  # noqa: BLE001
-                pass
-        self._doc_conns = []
+        self._doc_conns.disconnect_all()
         self.doc = doc
         self.model.set_document(doc)
         if doc is not None:
             for sig, fn in ((doc.events.active_layer, self._on_active),
                             (doc.events.layers, self._on_active),
                             (doc.history.events.changed, self._sync_controls)):
-                sig.connect(fn)
-                self._doc_conns.append((sig, fn))
+                self._doc_conns.connect(sig, fn)
         self._on_active()
 
     def _select_active(self) -> None:

@@ -31,12 +31,13 @@ from .jobs_panel import JobsPanel
 from .layers_panel import LayersPanel
 from .preferences import Preferences
 from .settings import settings
+from .signals import Connections
 from .status_bar import StatusBar
 from .theme import app_icon
 from .tool_options import ToolOptions
 from .tools import ToolManager
 from .task_host import TaskHost
-from .window_commands import WindowCommands
+from .commands import WindowCommands
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class DocState:
     canvas: Canvas
     autosaver: Any = None
     export_path: Path | None = None
-    subscriptions: list[tuple[Any, Any]] | None = None
+    subscriptions: Connections | None = None
 
 
 class MainWindow(TaskHost, WindowCommands, QMainWindow):
@@ -234,15 +235,13 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         canvas.zoom_changed.connect(self._zoom_changed)
         canvas.cursor_moved.connect(self.status.set_cursor)
         st = DocState(doc, canvas)
-        st.subscriptions = []
+        st.subscriptions = Connections()
         for sig in (doc.history.events.changed, doc.events.selection, doc.events.active_layer,
                     doc.events.layers, doc.events.modified, doc.events.path, doc.events.size,
                     getattr(doc.events, "ai_mask", None)):
             if sig is None:
                 continue
-            fn = self._doc_event
-            sig.connect(fn)
-            st.subscriptions.append((sig, fn))
+            st.subscriptions.connect(sig, self._doc_event)
         if self.preferences.autosave_interval_s > 0:
             try:
                 from ganstudio.core.autosave import Autosaver
@@ -267,11 +266,8 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         return True
 
     def _drop_state(self, st: DocState) -> None:
-        for sig, fn in st.subscriptions or []:
-            try:
-                sig.disconnect(fn)
-            except Exception:  # noqa: BLE001
-                pass
+        if st.subscriptions is not None:
+            st.subscriptions.disconnect_all()
         if st.autosaver is not None:
             st.autosaver.close()
         if st.canvas.compare_mode != "off":

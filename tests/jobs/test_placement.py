@@ -95,3 +95,13 @@ def test_unknown_geometry_change_is_refused() -> None:
     doc.replace_contents("Odd", size=(120, 100), layers={layer: LayerData(np.zeros((100, 120, 4), np.uint8))})
     res = resolve(p, doc)
     assert not res.ok and "size changed" in res.reason
+
+
+def test_whole_canvas_results_are_refused_even_for_a_crop_at_the_origin() -> None:
+    doc = _doc()
+    whole = Placement.of(doc, retarget="refuse")
+    region = Placement.of(doc, Rect(0, 0, 20, 20))
+    ops.crop(doc, Rect(0, 0, 100, 100))                 # transform is the identity, size is not
+    assert not resolve(whole, doc).ok
+    res = resolve(region, doc)
+    assert res.ok and res.rect == Rect(0, 0, 20, 20)

@@ -19,7 +19,7 @@ def test_mask_brush_brings_up_the_remove_panel(window) -> None:  # noqa: ANN001
     assert not dock.isVisible()
     window.tools.select("mask")
     assert dock.isVisible()
-    assert window._inpaint_panel.button.text() == "Remove"
+    assert window.task_ui("inpaint").panel.button.text() == "Remove"
 
 
 def test_remove_with_the_builtin_model_is_one_undo_step(window, qtbot, photo_doc) -> None:  # noqa: ANN001
@@ -27,7 +27,7 @@ def test_remove_with_the_builtin_model_is_one_undo_step(window, qtbot, photo_doc
     mask = _paint_object(photo_doc)
     before = photo_doc.layers[0].pixels.copy()
     steps = len(photo_doc.history)
-    panel = window._inpaint_panel
+    panel = window.task_ui("inpaint").panel
     assert panel.request().model_id == "builtin.inpaint-compact"
     jobs_before = set(window.job_queue.jobs) if hasattr(window.job_queue, "jobs") else set()
     panel.button.click()
@@ -58,6 +58,6 @@ def test_remove_without_a_mask_explains_what_to_do(window, photo_doc, monkeypatc
     window.add_document(photo_doc)
     shown = []
     monkeypatch.setattr(window, "show_error", lambda title, msg: shown.append((title, msg)))
-    window._inpaint_panel.button.click()
+    window.task_ui("inpaint").panel.button.click()
     assert shown and "mask brush" in shown[0][1]
     assert len(photo_doc.layers) == 1

@@ -1,5 +1,6 @@
-"""Remove object (OpenCV) through window.run_task: progress in the Jobs panel, cancel mid-way
-(document unchanged), result as a new layer in one undo step; errors shown to the user."""
+"""Remove with the OpenCV model (the one OpenCV removal UI: the Inpaint panel) through the job
+queue: progress in the Jobs panel, cancel mid-way (document unchanged), result as a new layer in
+one undo step; errors shown to the user (also through the legacy window.run_task)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from PySide6.QtCore import Qt
 
 from ganstudio.jobs import JobState
 from ganstudio.tasks.base import Progress, TaskError
+from ganstudio.tasks.inpaint import InpaintRequest
 from ganstudio.tasks.opencv_inpaint import OpenCVInpaintRequest
-from ganstudio.ui.tasks import remove_opencv
+from ganstudio.ui.tasks import inpaint as inpaint_ui
+
+TELEA = InpaintRequest(model_id="opencv.telea", dilate=0, feather=0)
 
 
 def paint_blobs(doc, n: int = 1) -> None:  # noqa: ANN001
@@ -28,7 +32,7 @@ def test_remove_object_job_adds_one_layer_in_one_undo_step(window, qtbot, photo_
     steps_before = len(photo_doc.history)
     seen: list[Progress] = []
     window.job_bridge.progress_changed.connect(lambda job, p: seen.append(p))
-    job = remove_opencv.start(window, OpenCVInpaintRequest(method="telea", radius=3))
+    job = inpaint_ui.start(window, TELEA)
     assert job is not None
     qtbot.waitUntil(lambda: job.done and not window.pending_jobs(), timeout=10000)
     assert job.state is JobState.FINISHED
@@ -37,7 +41,7 @@ def test_remove_object_job_adds_one_layer_in_one_undo_step(window, qtbot, photo_
     assert row.bar.value() == 1000 and row.state.text() == "finished"
     assert len(photo_doc.layers) == 2
     layer = photo_doc.active_layer
-    assert layer.provenance["task"] == "opencv_inpaint" and layer.provenance["model"] == "opencv.telea"
+    assert layer.provenance["task"] == "inpaint" and layer.provenance["model"] == "opencv.telea"
     assert len(photo_doc.history) == steps_before + 1
     # compare before/after is available for the AI layer
     assert window.qactions["compare_split"].isEnabled()
@@ -70,7 +74,7 @@ def test_cancel_mid_way_from_the_jobs_panel_leaves_document_unchanged(window, qt
             release.wait(10)
 
     window.job_bridge.added.connect(lambda job: job.events.progress.connect(hold))
-    job = remove_opencv.start(window, OpenCVInpaintRequest())
+    job = inpaint_ui.start(window, TELEA)
     assert reached.wait(10)
     qtbot.waitUntil(lambda: job.id in window.jobs_panel.rows)
     row = window.jobs_panel.rows[job.id]
@@ -87,7 +91,7 @@ def test_cancel_mid_way_from_the_jobs_panel_leaves_document_unchanged(window, qt
 
 def test_errors_are_shown(window, qtbot, photo_doc) -> None:  # noqa: ANN001
     window.add_document(photo_doc)
-    assert remove_opencv.start(window, OpenCVInpaintRequest()) is None   # no mask yet
+    assert inpaint_ui.start(window, TELEA) is None   # no mask yet
     assert window.last_error and "mask" in window.last_error[1]
 
     def broken(inputs, request, ctx):  # noqa: ANN001, ANN202

@@ -133,7 +133,7 @@ def test_every_action_can_be_triggered(window, make_doc, no_dialogs) -> None:  #
     # ours (other task UIs' actions are tested by their authors: they may start downloads)
     ours = set(window.qactions.values())
     actions = [x for x in menu_actions(window)
-               if (x in ours or x.objectName() == "task_remove_opencv"
+               if (x in ours or x.objectName() == "task_inpaint_options"
                    or x.parent() is window.recent_menu)
                and x.objectName() not in ("file_quit", "file_close")]
     assert len(actions) > 45
@@ -147,7 +147,7 @@ def test_every_action_can_be_triggered(window, make_doc, no_dialogs) -> None:  #
     assert triggered > 40
     assert {"NewDocumentDialog", "ExportDialog", "PreferencesDialog", "CanvasSizeDialog",
             "ImageSizeDialog", "LayerPropertiesDialog", "ShortcutsDialog", "about"} <= set(no_dialogs)
-    assert "RemoveObjectDialog" in no_dialogs        # Filters/AI > Remove object (OpenCV)
+    assert window.docks["inpaint"].isVisible()      # Filters/AI > Inpaint options…
     assert window.last_error is None, window.last_error
     window.qactions["file_close"].trigger()
     assert window.document is None and not window.qactions["file_save"].isEnabled()

@@ -18,7 +18,7 @@ def test_window_api_for_task_uis(window, photo_doc) -> None:  # noqa: ANN001
     ai = window.menu("Filters/AI")
     assert window.menu("Filters/AI") is ai
     assert window.menu("Filters/AI/Upscale").title() == "Upscale"
-    assert any(a.objectName() == "task_remove_opencv" for a in ai.actions())
+    assert any(a.objectName() == "task_inpaint_remove" for a in ai.actions())
     assert window.menu("Image") is window.menus["Image"]
     window.add_document(photo_doc)
     assert window.document is photo_doc

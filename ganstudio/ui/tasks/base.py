@@ -125,8 +125,12 @@ class TaskUI:
     def job_title(self, request: Request) -> str:
         return self.title
 
-    def submit(self, request: Request | None = None) -> Job | None:
-        """gather -> a Job (data: task, request, inputs, placement) -> the window's queue."""
+    def submit(self, request: Request | None = None, *, kind: str = "run",
+               session: str | None = None) -> Job | None:
+        """gather -> a Job (data: task, request, inputs, placement) -> the window's queue.
+
+        Interactive tasks: ``kind="prepare"`` once then ``kind="update"`` per slider move with the
+        same ``session`` key (queued updates are coalesced: latest wins); ``close_session(key)``."""
         assert self.window is not None
         if request is None:
             request = self.configure(self.window.document)
@@ -139,8 +143,12 @@ class TaskUI:
         placement.ui = self.id
         placement.retarget = self.retarget
         job = Job(self.job_title(request), inputs=inputs, request=request, task=self.task,
-                  placement=placement)
+                  placement=placement, kind=kind, session=session)
         return self.window.run_job(job)
+
+    def close_session(self, key: str) -> None:
+        assert self.window is not None
+        self.window.job_queue.close_session(key)
 
     # -- results (main thread) ----------------------------------------------------------------------
     def apply(self, doc: Document, result: Result, placement: Placement) -> None:

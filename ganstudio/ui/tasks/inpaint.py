@@ -15,20 +15,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
 from ganstudio.core.geometry import Rect
+from ganstudio.core.selection import mask_bounds
 from ganstudio.jobs.runner import add_result_layer, gather_inputs
 from ganstudio.tasks import inpaint as inpaint_task
 from ganstudio.tasks.base import Result
 from ganstudio.tasks.inpaint import InpaintRequest
 
+from .base import TaskUI
+
 if TYPE_CHECKING:
     from ganstudio.jobs import Job
+    from ganstudio.jobs.placement import Placement
 
-    from ..main_window import MainWindow
+    from ..window_api import WindowAPI
 
 TITLE = "Remove"
 SHORTCUT = "Shift+Backspace"
@@ -119,45 +122,93 @@ def layer_result(result: Result, mask: np.ndarray, request: InpaintRequest) -> t
     return Result(image=rgba, name=result.name, info=info), Rect(x0, y0, x1 - x0, y1 - y0)
 
 
-def start(window: MainWindow, request: InpaintRequest) -> Job | None:
-    doc = window.document
-    if doc is None:
-        return None
-    mask = window.task_mask()
-    if mask is None or not np.any(np.asarray(mask) > 127):
-        window.show_error(TITLE, "Paint over what to remove with the mask brush (M), or select it, "
-                                 "then click Remove.")
-        return None
-    used_ai_mask = getattr(doc, "ai_mask", None) is not None and bool(np.any(doc.ai_mask))
-    region = None
-    if request.strategy == "crop":
-        from ganstudio.core.selection import mask_bounds
+class InpaintUI(TaskUI):
+    """Filters/AI > Remove (+ the Inpaint dock): the only object-removal UI; its model list has
+    the built-in network, LaMa when installed and OpenCV Telea / Navier-Stokes."""
 
-        bounds = mask_bounds(mask)
-        if bounds is not None:
-            grow = request.crop_margin + request.dilate + request.feather
-            region = bounds.expanded(grow).intersect(doc.bounds)
-    inputs, rect = gather_inputs(doc, source="composite", region=region, mask=mask)
-    task_mask = inputs.mask
+    id = "inpaint"
+    task = "inpaint"
+    title = TITLE
+    order = 50
 
-    def apply(d: Any, result: Result) -> None:
+    def build(self, window: WindowAPI) -> None:
+        self.panel = InpaintPanel()
+        self.dock = window.add_dock(self.panel, "Inpaint", name="inpaint")
+        self.dock.hide()
+        self.add_action("Filters/AI", TITLE, self.trigger, shortcut=SHORTCUT,
+                        name="task_inpaint_remove",
+                        tip="Remove what the AI mask (or the selection) covers and fill it plausibly")
+        self.add_action("Filters/AI", "Inpaint options…", self.show_options, name="task_inpaint_options")
+        self.panel.button.clicked.connect(lambda _c=False: self.trigger())
+        window.tools.tool_changed.connect(self._tool_changed)
+
+    def refresh(self, doc: Any = None) -> None:
+        super().refresh(doc)
+        self.actions[1].setEnabled(True)           # options are always available
+        self.panel.button.setEnabled(self.enabled(doc))
+
+    def show_options(self) -> None:
+        self.panel.refresh_models()
+        self.dock.show()
+        self.dock.raise_()
+
+    def _tool_changed(self, name: str) -> None:
+        # Picking the mask brush brings the Remove panel up: paint, then one click.
+        if name == "mask" and not self.dock.isVisible():
+            self.panel.refresh_models()
+            self.dock.show()
+
+    def configure(self, doc: Any) -> InpaintRequest:
+        return self.panel.request()
+
+    def job_title(self, request: InpaintRequest) -> str:
+        return f"{TITLE} ({_short(request.model_id)})"
+
+    def gather(self, window: WindowAPI, request: InpaintRequest):  # noqa: ANN201
+        doc = window.document
+        mask = window.task_mask()
+        if mask is None or not np.any(np.asarray(mask) > 127):
+            window.show_error(TITLE, "Paint over what to remove with the mask brush (M), or select "
+                                     "it, then click Remove.")
+            return None
+        used_ai_mask = doc.ai_mask is not None and bool(np.any(doc.ai_mask))
+        region = None
+        if request.strategy == "crop":
+            bounds = mask_bounds(mask)
+            if bounds is not None:
+                grow = request.crop_margin + request.dilate + request.feather
+                region = bounds.expanded(grow).intersect(doc.bounds)
+        inputs, rect = gather_inputs(doc, source="composite", region=region, mask=mask)
+        return inputs, request, window.placement(rect, mask=inputs.mask,
+                                                 extra={"used_ai_mask": used_ai_mask})
+
+    def apply(self, doc: Any, result: Result, placement: Placement) -> None:
+        request = placement.request
         if result.info.get("noop"):
-            window.status_message(result.info.get("message", "Nothing to remove"))
+            self.window.status_message(result.info.get("message", "Nothing to remove"))
             return
-        placed = layer_result(result, task_mask, request)
+        placed = layer_result(result, placement.mask, request)
         if placed is None:
-            window.status_message("Nothing changed")
+            self.window.status_message("Nothing changed")
             return
         res, sub = placed
-        with d.history.transaction(f"{TITLE} ({request.model_id})"):
-            add_result_layer(d, res, Rect(rect.x + sub.x, rect.y + sub.y, sub.w, sub.h), request,
-                             name=f"Removed ({_short(request.model_id)})")
-            if used_ai_mask and hasattr(d, "set_ai_mask"):
-                d.set_ai_mask(None, label="Clear AI mask")
-        window.status_message(f"{TITLE}: done in {result.info.get('seconds', 0):.1f}s "
-                              "(hide the new layer to compare)")
+        rect = placement.rect
+        add_result_layer(doc, res, Rect(rect.x + sub.x, rect.y + sub.y, sub.w, sub.h), request,
+                         name=f"Removed ({_short(request.model_id)})")
+        if placement.extra.get("used_ai_mask") and doc.ai_mask is not None:
+            doc.set_ai_mask(None, label="Clear AI mask")
 
-    return window.run_task(f"{TITLE} ({_short(request.model_id)})", inpaint_task.run, inputs, request, apply)
+    def applied(self, job: Any, resolution: Any) -> None:
+        result_info = job.result.info if job.result is not None else {}
+        note = f"; {resolution.reason}" if resolution.retargeted else ""
+        if not result_info.get("noop"):
+            self.window.status_message(f"{TITLE}: done in {result_info.get('seconds', 0):.1f}s "
+                                       f"(hide the new layer to compare{note})")
+
+
+def start(window: WindowAPI, request: InpaintRequest) -> Job | None:
+    """Run Remove with ``request`` (no panel)."""
+    return window.task_ui("inpaint").submit(request)
 
 
 def _short(model_id: str) -> str:
@@ -166,45 +217,4 @@ def _short(model_id: str) -> str:
         model_id, model_id)
 
 
-def install(window: MainWindow) -> None:
-    panel = InpaintPanel()
-    dock = window.add_dock(panel, "Inpaint", name="inpaint")
-    dock.hide()
-    act = window.menu("Filters/AI").addAction(TITLE)
-    act.setObjectName("task_inpaint_remove")
-    act.setShortcut(QKeySequence(SHORTCUT))
-    act.setStatusTip("Remove what the AI mask (or the selection) covers and fill it plausibly")
-    opts = window.menu("Filters/AI").addAction("Inpaint options…")
-    opts.setObjectName("task_inpaint_options")
-
-    def run_remove() -> None:
-        start(window, panel.request())
-
-    def show_options() -> None:
-        panel.refresh_models()
-        dock.show()
-        dock.raise_()
-
-    def tool_changed(name: str) -> None:
-        # Picking the mask brush brings the Remove panel up: paint, then one click.
-        if name == "mask" and not dock.isVisible():
-            panel.refresh_models()
-            dock.show()
-
-    if hasattr(window, "tools"):
-        window.tools.tool_changed.connect(tool_changed)
-    act.triggered.connect(lambda _c=False: run_remove())
-    panel.button.clicked.connect(lambda _c=False: run_remove())
-    opts.triggered.connect(lambda _c=False: show_options())
-
-    def enable(doc: Any) -> None:
-        act.setEnabled(doc is not None)
-        panel.button.setEnabled(doc is not None)
-
-    if hasattr(window, "document_changed"):
-        window.document_changed.connect(enable)
-    enable(window.document)
-    window._inpaint_panel = panel  # for tests / other tools
-
-
-__all__ = ["install", "start", "InpaintPanel", "layer_result"]
+__all__ = ["InpaintPanel", "InpaintUI", "layer_result", "start"]

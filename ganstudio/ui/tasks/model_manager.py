@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .base import TaskUI
+
 TITLE = "Model manager"
 COLUMNS = ["Model", "Task", "Status", "Size", "Licence", "Source"]
 
@@ -293,19 +295,29 @@ class ModelManagerDialog(QDialog):
         super().closeEvent(event)
 
 
+class ModelManagerUI(TaskUI):
+    """Filters/AI > Model manager… (not a task: it needs no document and submits no job)."""
+
+    id = "model_manager"
+    title = TITLE
+    menu_text = "Model manager…"
+    action_name = "action_model_manager"
+    status_tip = "Installed and available AI models: download, import, verify, remove"
+    needs_document = False
+    order = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dialog: ModelManagerDialog | None = None
+
+    def trigger(self) -> ModelManagerDialog:  # type: ignore[override]
+        if self.dialog is None:
+            self.dialog = ModelManagerDialog(self.window)
+        self.dialog.refresh()
+        self.dialog.show()
+        self.dialog.raise_()
+        return self.dialog
+
+
 def open_dialog(window) -> ModelManagerDialog:  # noqa: ANN001
-    dlg = getattr(window, "_model_manager", None)
-    if dlg is None:
-        dlg = ModelManagerDialog(window)
-        window._model_manager = dlg
-    dlg.refresh()
-    dlg.show()
-    dlg.raise_()
-    return dlg
-
-
-def install(window) -> None:  # noqa: ANN001
-    act = window.menu("Filters/AI").addAction("Model manager…")
-    act.setObjectName("action_model_manager")
-    act.setStatusTip("Installed and available AI models: download, import, verify, remove")
-    act.triggered.connect(lambda: open_dialog(window))
+    return window.task_ui("model_manager").trigger()

@@ -1,6 +1,7 @@
 """Image > Upscale… (the document grows; every layer resampled and the AI result added as a new
 layer, all in one undo step) and Filters/AI > Enhance detail (selection or active layer:
-super-resolve then resample back to the same size, as a new layer).
+super-resolve then resample back to the same size, as a new layer). Two TaskUIs of the
+super_resolution task.
 
 No torch here: the task (ganstudio.tasks.super_resolution) imports it on the worker thread.
 """
@@ -24,9 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from ganstudio.core.geometry import Rect
+from ganstudio.core.selection import mask_bounds
 from ganstudio.jobs.runner import add_result_layer, gather_inputs
-from ganstudio.tasks import super_resolution
+from ganstudio.tasks.base import Result
 from ganstudio.tasks.super_resolution import DEFAULT_MODEL, UpscaleRequest
+
+from .base import TaskUI
 
 if TYPE_CHECKING:
     from ganstudio.jobs import Job
@@ -154,92 +158,99 @@ def apply_upscale(doc, result, request) -> None:  # noqa: ANN001
         add_result_layer(doc, result, Rect(0, 0, w, h), request, name=result.name)
 
 
-def start_upscale(window, request: UpscaleRequest) -> Job | None:  # noqa: ANN001
-    doc = window.document
-    if doc is None:
-        return None
-    inputs, _rect = gather_inputs(doc, source="composite")
-    return window.run_task(TITLE, super_resolution.run, inputs, request,
-                           lambda d, result: apply_upscale(d, result, request))
-
-
 def enhance_region(doc) -> Rect:  # noqa: ANN001
     """The selection's bounding box, else the active layer's bounds (document coordinates)."""
-    if doc.selection is not None and doc.selection.any():
-        ys, xs = np.nonzero(doc.selection)
-        return Rect(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
-                    int(ys.max() - ys.min() + 1))
+    sel = mask_bounds(doc.selection)
+    if sel is not None:
+        return sel
     la = doc.active_layer
     if la is not None and hasattr(la, "offset"):
-        ox, oy = la.offset
-        return Rect(int(ox), int(oy), int(la.width), int(la.height)).intersect(doc.bounds)
+        return la.bounds.intersect(doc.bounds)
     return doc.bounds
 
 
-def apply_enhance(doc, result, rect: Rect, request, selection) -> None:  # noqa: ANN001
+def clip_to_selection(result: Result, selection: np.ndarray | None) -> Result:
+    """The result with its alpha limited by the selection (over the same rect)."""
     img = result.image
-    if selection is not None and img.ndim == 3 and img.shape[2] == 4:
-        sel = selection[rect.slices()]
-        if img.dtype == np.uint16:
-            sel = sel.astype(np.uint16) * 257
-        img = img.copy()
-        img[:, :, 3] = np.minimum(img[:, :, 3], sel)
-        result.image = img
-    add_result_layer(doc, result, rect, request, name=result.name)
+    if selection is None or img is None or img.ndim != 3 or img.shape[2] != 4:
+        return result
+    sel = selection.astype(np.uint16) * 257 if img.dtype == np.uint16 else selection
+    img = img.copy()
+    img[:, :, 3] = np.minimum(img[:, :, 3], sel)
+    result.image = img
+    return result
+
+
+class UpscaleUI(TaskUI):
+    """Image > Upscale…: the whole canvas grows (refused if the image is cropped or resized while
+    the job runs: the result would not match the canvas any more)."""
+
+    id = "upscale"
+    task = "super_resolution"
+    title = TITLE
+    menu = "Image"
+    menu_text = "Upscale…"
+    action_name = "action_upscale"
+    status_tip = "Enlarge the image with a super-resolution model (Real-ESRGAN, offline)"
+    retarget = "refuse"
+    enhance = False
+
+    def configure(self, doc) -> UpscaleRequest | None:  # noqa: ANN001
+        r = enhance_region(doc) if self.enhance else doc.bounds
+        dlg = UpscaleDialog(r.w, r.h, self.window, enhance=self.enhance, window=self.window)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dlg.request()
+
+    def gather(self, window, request):  # noqa: ANN001, ANN201
+        inputs, rect = gather_inputs(window.document, source="composite")
+        return inputs, request, window.placement(rect)
+
+    def apply(self, doc, result, placement) -> None:  # noqa: ANN001
+        apply_upscale(doc, result, placement.request)
+
+
+class EnhanceUI(UpscaleUI):
+    """Filters/AI > Enhance detail…: the selection (or active layer) super-resolved and resampled
+    back, as a new layer over it (follows a crop made while it runs)."""
+
+    id = "enhance_detail"
+    title = ENHANCE_TITLE
+    menu = "Filters/AI"
+    menu_text = "Enhance detail…"
+    action_name = "action_enhance_detail"
+    status_tip = "Super-resolve the selection or active layer and resample it back (new layer)"
+    retarget = "translate"
+    enhance = True
+
+    def gather(self, window, request):  # noqa: ANN001, ANN201
+        doc = window.document
+        rect = enhance_region(doc)
+        if rect.is_empty():
+            window.show_error(ENHANCE_TITLE, "The active layer is outside the canvas.")
+            return None
+        inputs, rect = gather_inputs(doc, source="active", region=rect)
+        sel = None
+        if doc.selection is not None and doc.selection.any():
+            sel = np.ascontiguousarray(doc.selection[rect.slices()])
+        return inputs, request, window.placement(rect, mask=sel)
+
+    def apply(self, doc, result, placement) -> None:  # noqa: ANN001
+        clip_to_selection(result, placement.mask)
+        add_result_layer(doc, result, placement.rect, placement.request, name=result.name)
+
+
+def start_upscale(window, request: UpscaleRequest) -> Job | None:  # noqa: ANN001
+    """Run Image > Upscale with ``request`` (no dialog)."""
+    return window.task_ui("upscale").submit(request)
 
 
 def start_enhance(window, request: UpscaleRequest) -> Job | None:  # noqa: ANN001
-    doc = window.document
-    if doc is None:
-        return None
-    rect = enhance_region(doc)
-    if rect.is_empty():
-        window.show_error(ENHANCE_TITLE, "The active layer is outside the canvas.")
-        return None
-    selection = None
-    if doc.selection is not None and doc.selection.any():
-        selection = doc.selection.copy()
-    inputs, rect = gather_inputs(doc, source="active", region=rect)
-    return window.run_task(ENHANCE_TITLE, super_resolution.run, inputs, request,
-                           lambda d, result: apply_enhance(d, result, rect, request, selection))
-
-
-def _open(window, enhance: bool) -> None:  # noqa: ANN001
-    doc = window.document
-    if doc is None:
-        window.show_error(ENHANCE_TITLE if enhance else TITLE, "Open an image first.")
-        return
-    if enhance:
-        r = enhance_region(doc)
-        w, h = r.w, r.h
-    else:
-        w, h = doc.width, doc.height
-    dlg = UpscaleDialog(w, h, window, enhance=enhance, window=window)
-    if dlg.exec() == QDialog.DialogCode.Accepted:
-        req = dlg.request()
-        (start_enhance if enhance else start_upscale)(window, req)
+    """Run Filters/AI > Enhance detail with ``request`` (no dialog)."""
+    return window.task_ui("enhance_detail").submit(request)
 
 
 def open_model_manager(window) -> None:  # noqa: ANN001
     from .model_manager import open_dialog
 
     open_dialog(window)
-
-
-def install(window) -> None:  # noqa: ANN001
-    act = window.menu("Image").addAction("Upscale…")
-    act.setObjectName("action_upscale")
-    act.setStatusTip("Enlarge the image with a super-resolution model (Real-ESRGAN, offline)")
-    act.triggered.connect(lambda: _open(window, enhance=False))
-    act2 = window.menu("Filters/AI").addAction("Enhance detail…")
-    act2.setObjectName("action_enhance_detail")
-    act2.setStatusTip("Super-resolve the selection or active layer and resample it back (new layer)")
-    act2.triggered.connect(lambda: _open(window, enhance=True))
-    window._upscale_actions = (act, act2)
-    sig = getattr(window, "document_changed", None)
-    if sig is not None:
-        def _enable(doc) -> None:  # noqa: ANN001
-            for a in (act, act2):
-                a.setEnabled(doc is not None)
-        sig.connect(_enable)
-        _enable(window.document)
