@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping
 
 __all__ = ["ArchSpec", "ArchLoadError", "UnknownArchError", "register_arch", "get_arch",
            "list_archs", "build_model", "load_strict", "check_state_dict", "discover",
-           "discovery_errors"]
+           "discovery_errors", "detect_arch"]
 
 
 class ArchLoadError(ValueError):
@@ -212,3 +212,27 @@ def build_model(name: str, state_dict: Mapping[str, Any] | None = None, **kwargs
             sd = spec.convert(sd, kw)
         load_strict(module, sd, name)
     return module
+
+
+def detect_arch(state_dict: Mapping[str, Any], candidates: list[str] | None = None) -> tuple[str, dict] | None:
+    """``(name, kwargs)`` of the first registered architecture whose ``detect`` recognises the
+    tensors AND whose network takes them strictly (after its ``convert``); None when none does.
+    For files that come without a catalog entry (imports, paths on the command line)."""
+    names = candidates if candidates is not None else list_archs()
+    for name in names:
+        spec = get_arch(name)
+        if spec.detect is None:
+            continue
+        try:
+            kw = spec.detect(state_dict)
+        except Exception:  # noqa: BLE001 - a detector that trips over foreign keys: not this arch
+            continue
+        if kw is None:
+            continue
+        try:
+            build_model(name, state_dict, **kw)
+        except Exception:  # noqa: BLE001 - recognised by name, but the tensors do not fit
+            continue
+        return name, dict(kw)
+    return None
+

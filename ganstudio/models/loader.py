@@ -243,6 +243,12 @@ def _build(mid: str, path: Path | None, entry: ModelEntry | None, comp: Componen
           store.load_state_dict(mid, component=comp.name if comp is not None else None))
     # spandrel: bare files and imported files of any architecture it knows, and catalog archs that
     # no ganstudio/archs module registers; everything else goes through our strict registry.
+    if comp is None and (imported or is_file) and arch in SPANDREL_ARCHS:
+        from ..archs.registry import detect_arch
+
+        found = detect_arch(sd)          # our own architectures first (no spandrel import)
+        if found is not None:
+            arch = found[0]
     use_spandrel = comp is None and (
         (imported or is_file) and arch in SPANDREL_ARCHS or not _registered(arch))
     if use_spandrel:

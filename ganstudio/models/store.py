@@ -521,12 +521,18 @@ class ModelStore:
 
 
 def describe_state_dict(sd: dict[str, Any]) -> dict[str, Any]:
-    """Architecture facts of a state dict via spandrel (task, arch, scale); {} if unknown."""
+    """Architecture facts of a state dict (task, arch, scale): spandrel's detection, else one of our
+    registered architectures whose detector recognises it and takes it strictly (task unknown)."""
     try:
         from spandrel import ModelLoader
 
         desc = ModelLoader().load_from_state_dict(sd)
-    except Exception:  # noqa: BLE001 - unknown architecture: still importable, task unknown
+    except Exception:  # noqa: BLE001 - unknown to spandrel: maybe one of ours
+        from ..archs.registry import detect_arch
+
+        found = detect_arch(sd)
+        if found is not None:
+            return {"task": "unknown", "arch": found[0]}
         return {"task": "unknown", "arch": "unknown"}
     purpose = getattr(desc, "purpose", "")
     task = {"SR": "super_resolution", "FaceSR": "restoration", "Restoration": "restoration",

@@ -142,3 +142,13 @@ def test_a_broken_arch_module_does_not_hide_the_others(tmp_path, monkeypatch):
     finally:
         monkeypatch.undo()
         registry._ERRORS.pop("ganstudio.archs.zz_broken_arch", None)
+
+
+def test_detect_arch_finds_the_architecture_of_bare_tensors():
+    from ganstudio.archs.gsinpaint_arch import GSInpaint
+    from ganstudio.archs.registry import detect_arch
+
+    sd = GSInpaint(base=4, n_blocks=2).state_dict()
+    name, kw = detect_arch(sd)
+    assert name == "gsinpaint" and kw == {"base": 4, "n_blocks": 2}
+    assert detect_arch({"nothing.weight": torch.zeros(1)}) is None

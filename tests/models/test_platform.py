@@ -327,3 +327,19 @@ def test_ncnn_is_a_registered_converter_and_old_import_works():
     assert "ncnn" in converters.converter_names()
     assert convert_ncnn.convert_files is ncnn.convert_files
     assert converters.get_converter("ncnn").fn is ncnn.convert_ncnn
+
+
+def test_imported_and_bare_files_of_our_archs_are_detected(tmp_path):
+    store = _store(tmp_path, "")
+    sd = _sd(ch=3, depth=2, seed=9)
+    f = tmp_path / "my_style.safetensors"
+    save_safetensors(sd, f)
+    mid = store.import_file(f)
+    assert mid == "user.my_style" and store.manifest(mid)["arch"] == "test_platnet"
+    lm = load_model(mid, store)
+    assert lm.backend == "archs" and isinstance(lm.module, PlatNet) and len(lm.module.body) == 2
+    assert torch.equal(lm.module.body[1].weight, sd["body.1.weight"])
+    bare = load_model(f, store)
+    assert bare.arch == "test_platnet" and bare.module is not lm.module
+    store.remove(mid)
+    assert model_cache.model_ids() == [str(f.resolve())]
