@@ -13,7 +13,8 @@ Batches: for each sample a photo (class-balanced: photo weight = its class fract
 Losses (as SPADE, with a cheap reconstruction term instead of the VGG loss): hinge GAN loss from a
 2-scale PatchGAN on [image, one-hot]; discriminator feature matching (``w_fm``); L1 between 1/8
 average-pooled fake and real (``w_low``: colours and layout follow the photo, texture is left to the
-GAN). Adam (G ``lr_g``, D ``lr_d``; betas 0 / 0.9 as SPADE's TTUR). An EMA of G is exported.
+GAN). Adam (G ``lr_g``, D ``lr_d``; betas 0 / 0.9 as SPADE's TTUR). An EMA of G (decay
+min(``ema``, (1 + t) / (10 + t)): a warm-up, so short runs do not keep the init) is exported.
 
 Checkpoints (``ckpt.pt``, atomic) every ``--ckpt-minutes`` hold G, EMA, D, both optimisers, the
 step, time and RNG states; ``--resume`` continues. Every checkpoint also writes
@@ -160,6 +161,7 @@ class SceneTrainer:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(0.0, 0.9))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(0.0, 0.9))
         self.step, self.elapsed = 0, 0.0
+        self.ema_steps = 0
         from .data import autocast_dtype
 
         self.amp = autocast_dtype(cfg.device, cfg.precision)
@@ -179,7 +181,7 @@ class SceneTrainer:
         atomic_torch_save({
             "G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(), "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "step": self.step, "elapsed": self.elapsed, "torch_rng": torch.get_rng_state(),
+            "step": self.step, "elapsed": self.elapsed, "ema_steps": self.ema_steps, "torch_rng": torch.get_rng_state(),
             "np_rng": rng_state(self.rng), "config": json.dumps(asdict(self.cfg)),
             "classes": json.dumps(SL.BUILTIN_CLASSES)}, self.ckpt_path)
         self.preview()
@@ -194,6 +196,7 @@ class SceneTrainer:
         self.opt_g.load_state_dict(st["opt_g"])
         self.opt_d.load_state_dict(st["opt_d"])
         self.step, self.elapsed = int(st["step"]), float(st["elapsed"])
+        self.ema_steps = int(st.get("ema_steps", self.step))
         torch.set_rng_state(st["torch_rng"])
         self.rng.bit_generator.state = json.loads(st["np_rng"])
 
@@ -255,17 +258,24 @@ class SceneTrainer:
         self.opt_d.zero_grad(set_to_none=True)
         l_d.backward()
         self.opt_d.step()
+        # EMA with a warm-up (short CPU runs: a plain 0.999 EMA would still remember the init)
+        decay = min(cfg.ema, (1 + self.ema_steps) / (10 + self.ema_steps))
+        self.ema_steps += 1
         with torch.no_grad():
             for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
-                pe.lerp_(p, 1 - cfg.ema)
+                pe.lerp_(p, 1 - decay)
         self.step += 1
         return {k: float(v.detach()) for k, v in (("adv", l_adv), ("fm", l_fm), ("low", l_low), ("d", l_d))}
 
-    def fit(self, resume: bool = False) -> dict:
+    def fit(self, resume: bool = False, reset_ema: bool = False) -> dict:
         cfg = self.cfg
         if resume and self.ckpt_path.exists():
             self.load()
             self.log(f"resumed at step {self.step} ({self.elapsed / 60:.1f} min trained)")
+        if reset_ema:
+            self.G_ema.load_state_dict(self.G.state_dict())
+            self.ema_steps = 0
+            self.log(f"EMA restarted from G at step {self.step}")
         self.log(f"scene: train photos {len(self.train_ids)} {' '.join(self.train_ids)}; holdout "
                  f"{self.holdout}; G params {sum(p.numel() for p in self.G.parameters())}; "
                  f"precision {'fp32' if self.amp is None else str(self.amp)}")
@@ -296,8 +306,9 @@ class SceneTrainer:
         return {"step": self.step, "elapsed_s": round(self.elapsed, 1), "checkpoint": str(self.ckpt_path)}
 
 
-def train(cfg: SceneTrainConfig, resume: bool = False, log: Callable[[str], None] = print) -> dict:
-    return SceneTrainer(cfg, log).fit(resume=resume)
+def train(cfg: SceneTrainConfig, resume: bool = False, log: Callable[[str], None] = print,
+          reset_ema: bool = False) -> dict:
+    return SceneTrainer(cfg, log).fit(resume=resume, reset_ema=reset_ema)
 
 
 def export(run_dir: str | Path, out_file: str | Path, half: bool = True, use_ema: bool = True) -> dict:
@@ -333,6 +344,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--out", required=True, help="run folder (checkpoints, labels/, preview.png)")
     q.add_argument("--all", action="store_true", help="use every photo of --data, not the scene ids")
     q.add_argument("--resume", action="store_true", help="continue from RUN_DIR/ckpt.pt")
+    q.add_argument("--reset-ema", action="store_true", help="restart the EMA generator from G")
     q.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this session")
     q.add_argument("--steps", type=int, default=0, help="stop at this total step (0 = no limit)")
     q.add_argument("--seed", type=int, default=0)
@@ -367,7 +379,7 @@ def _cli_train(args: argparse.Namespace) -> int:
         ckpt_minutes=args.ckpt_minutes, log_every=args.log_every, threads=args.threads,
         device=pick_device(args.device), all_photos=args.all)
     log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
-    res = train(cfg, resume=args.resume, log=log)
+    res = train(cfg, resume=args.resume, log=log, reset_ema=args.reset_ema)
     if args.json:
         print(json.dumps({"ok": True, **res}))
     return 0
