@@ -66,6 +66,15 @@ class TaskHost:
     def task_ui(self, ui_id: str) -> TaskUI | None:
         return self.task_uis.get(ui_id)
 
+    def _ui_for(self, job: Job) -> TaskUI | None:
+        """The TaskUI that applies ``job``: ``placement.ui``, else the one whose id or task is the
+        job's task."""
+        key = job.placement.ui if job.placement is not None else ""
+        if key:
+            return self.task_uis.get(key)
+        return self.task_uis.get(job.task) or next(
+            (u for u in self.task_uis.values() if u.task == job.task), None)
+
     # == submitting ===================================================================================
     def placement(self, rect: Rect | None = None, **kw: Any) -> Placement:
         """A placement over ``rect`` (default: the canvas) of the active document, as it is now."""
@@ -82,7 +91,11 @@ class TaskHost:
         on the main thread after the placement check."""
         if job.placement is None and self.document is not None:
             job.placement = Placement.of(self.document)
+        if job.placement is not None:
             job.placement.request = job.request
+            if not job.placement.ui and "apply" not in job.data:
+                ui = self._ui_for(job)
+                job.placement.ui = ui.id if ui is not None else ""
         ctx = self.preferences.task_context()
         job.ctx = ctx
         self.job_queue.submit(job)
@@ -109,7 +122,7 @@ class TaskHost:
         """Jobs whose result has not been handled yet (queued, running, or finished and waiting
         for the main thread)."""
         return [j for j in self.job_queue.jobs if not j.data.get("handled")
-                and (j.placement is not None or "apply" in j.data)]
+                and ("apply" in j.data or (j.placement is not None and self._ui_for(j) is not None))]
 
     # == previews =====================================================================================
     def show_preview(self, rect: Rect, image: np.ndarray) -> None:
@@ -153,7 +166,7 @@ class TaskHost:
             return
         self._end_preview(job)
         legacy = "apply" in job.data
-        ui = None if legacy or job.placement is None else self.task_uis.get(job.placement.ui or job.task)
+        ui = None if legacy or job.placement is None else self._ui_for(job)
         if not legacy and ui is None:
             return  # not a window job (submitted straight to the queue)
         job.data["handled"] = True
