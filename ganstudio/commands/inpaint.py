@@ -33,11 +33,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help="builtin.inpaint-compact (default, offline), lama.big-lama, "
                         "lama.big-lama-iopaint, opencv.telea, opencv.ns, or a weights file")
-    p.add_argument("--strategy", choices=["crop", "resize", "original"], default="crop")
+    p.add_argument("--strategy", choices=["crop", "resize", "original"], default="crop",
+                   help="crop (default): the network sees each masked region with --margin px of "
+                        "context; resize: the whole image scaled to --resize-limit; original: full size")
     p.add_argument("--margin", type=int, default=128, help="context around each region (crop)")
     p.add_argument("--resize-limit", type=int, default=1280, help="long side the model sees at most")
-    p.add_argument("--dilate", type=int, default=2, help="grow the mask by N px")
-    p.add_argument("--feather", type=int, default=4, help="soft edge in px")
+    p.add_argument("--dilate", type=int, default=0,
+                   help="grow the mask by N px first (default 0: only the painted pixels change)")
+    p.add_argument("--feather", type=int, default=0,
+                   help="soft edge in px, inside the (grown) mask (default 0: a hard edge)")
+    p.add_argument("--texture", type=float, default=0.9,
+                   help="strength of the texture copied from the surroundings into the fill "
+                        "(0 = off, 1 = as strong as around the hole; default 0.9; networks only)")
     add_device_arguments(p)
     p.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -98,7 +105,8 @@ def run(args: Any) -> int:
     if len(pairs) > 1 or Path(args.image).is_dir():
         Path(args.output).mkdir(parents=True, exist_ok=True)
     request = InpaintRequest(model_id=args.model, strategy=args.strategy, crop_margin=args.margin,
-                             resize_limit=args.resize_limit, dilate=args.dilate, feather=args.feather)
+                             resize_limit=args.resize_limit, dilate=args.dilate, feather=args.feather,
+                             texture=args.texture)
     ctx = task_context(args)
     results: list[dict[str, Any]] = []
     failed = 0

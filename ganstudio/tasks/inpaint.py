@@ -12,10 +12,16 @@ Strategies (as IOPaint): ``crop`` (default) - images whose long side is at most 
 processed whole; larger ones per mask region (bounding box + ``crop_margin``, shifted inward at the
 edges), a region larger than ``resize_limit`` is downscaled for the network; ``resize`` - the whole
 image is downscaled to ``resize_limit`` (long side), inpainted and upscaled; ``original`` - the
-whole image at full size. In every case the network input is padded to the model's multiple, and
-the output is composited with a feathered weight: 1 on the mask (binarised, grown by ``dilate``
-px), falling to 0 within ``feather`` px, 0 elsewhere - pixels with weight 0 are copied bit-exact
-from the input, so only masked / near-masked pixels change. Alpha is kept; uint8 and uint16 input.
+whole image at full size. In every case the network input is padded to the model's multiple.
+
+Only masked pixels change (by default exactly the painted mask, binarised at 128): ``dilate``
+grows the region on request, ``feather`` softens its edge INSIDE the region; every pixel outside
+it is copied bit-exact from the input. Alpha is kept; uint8 and uint16 input.
+
+Texture (``texture`` > 0, the default for the networks): the network fills the structure, then a
+guided patch synthesis (tasks/texture_synthesis.py, PatchMatch) copies the fine texture of the
+best-matching surroundings into the hole at the full resolution of the crop, so fills are not
+smooth blobs and large holes filled at a reduced size get full-resolution detail back.
 """
 
 from __future__ import annotations
@@ -50,8 +56,9 @@ class InpaintRequest(Request):
     crop_margin: int = 128        # context around each mask region (crop strategy)
     crop_trigger: int = 800       # crop only when the image's long side exceeds this
     resize_limit: int = 1280      # long side the network sees at most (resize; big crops)
-    dilate: int = 2               # grow the mask by this many px (brush edges, halos)
-    feather: int = 4              # soft edge (px) of the composite outside the grown mask
+    dilate: int = 0               # grow the mask by this many px first (brush edges, halos)
+    feather: int = 0              # soft edge (px) of the composite, inside the (grown) mask
+    texture: float = 0.9          # strength of the texture synthesised from the surroundings (0 = off)
     seed: int = 0
 
     task = "inpaint"
@@ -227,8 +234,9 @@ def run(inputs: TaskInputs, request: InpaintRequest, ctx: TaskContext) -> Genera
     if request.model_id in OPENCV_IDS:
         return (yield from _run_opencv(np.asarray(inputs.image), core, request, ctx, t0))
     feather = max(0, int(request.feather))
-    hole = prepare_mask(core, feather) if feather else core  # the network regenerates the ramp too
+    hole = core                   # the network fills exactly the region that may change
     weight = feather_weight(core, feather)
+    texture = max(0.0, float(request.texture))
     h, w = image.shape[:2]
     plan = plan_regions((h, w), hole, request)
     total = len(plan) + 1
@@ -255,6 +263,11 @@ def run(inputs: TaskInputs, request: InpaintRequest, ctx: TaskContext) -> Genera
         else:
             _check_size(net, crop.shape[0] * crop.shape[1])
             pred = _predict(net, crop, crop_hole)
+        if texture > 0:
+            from .texture_synthesis import transfer_texture
+
+            ctx.check_cancelled()
+            pred = transfer_texture(crop, pred, crop_hole, gain=texture, seed=int(request.seed) + i)
         blended.append((box, pred))
         yield Progress(i + 1, total, f"region {i + 1}/{len(plan)}" if len(plan) > 1 else "inpainting")
     ctx.check_cancelled()
@@ -276,7 +289,7 @@ def run(inputs: TaskInputs, request: InpaintRequest, ctx: TaskContext) -> Genera
     info = {"model": request.model_id, "strategy": request.strategy, "regions": len(plan),
             "boxes": [list(b) for b, _ in plan], "scales": [round(s, 4) for _, s in plan],
             "bbox": list(changed) if changed else None, "seed": int(request.seed),
-            "device": str(net.dev), "seconds": round(time.perf_counter() - t0, 3)}
+            "texture": texture, "device": str(net.dev), "seconds": round(time.perf_counter() - t0, 3)}
     if np.asarray(inputs.image).ndim == 2:
         out = out[..., 0]
     return Result(image=out, name="Removed", info=info)

@@ -8,9 +8,9 @@ numpy + OpenCV only (no torch), shared by every masked task. Follows IOPaint's H
 * ``resize_long_side``: downscale so the long side is at most ``limit``.
 * ``pad_to_multiple``: pad bottom/right to a multiple (and a minimum size) with symmetric padding,
   as LaMa's reference code does; ``unpad`` crops back.
-* ``prepare_mask`` binarises (>127) and dilates a mask; ``feather_weight`` turns it into a
-  composite weight that is 1 on the (dilated) hole and falls smoothly to 0 within ``feather``
-  pixels outside it, so only masked and near-masked pixels change.
+* ``prepare_mask`` binarises (>127) and, on request, grows a mask; ``feather_weight`` turns it into
+  a composite weight that is 0 outside the mask and rises to 1 within ``feather`` px inside it,
+  so only masked pixels change.
 """
 
 from __future__ import annotations
@@ -34,15 +34,18 @@ def prepare_mask(mask: np.ndarray, dilate: int = 0) -> np.ndarray:
 
 
 def feather_weight(mask: np.ndarray, feather: int) -> np.ndarray:
-    """Float32 HxW weight: 1 where ``mask`` > 0, a smooth ramp to 0 over ``feather`` px outside."""
+    """Float32 HxW composite weight that is exactly 0 outside ``mask`` (those pixels never change)
+    and, inside it, rises smoothly from the edge to 1 over ``feather`` px (0 = a hard edge: the
+    mask itself). The soft edge lies INSIDE the painted region, as an artist expects: masking a
+    wire never touches the sky next to it (grow the mask first to extend the region)."""
     hole = np.asarray(mask) > 0
     if feather <= 0 or not hole.any():
         return hole.astype(np.float32)
-    # distance (px) of every non-hole pixel to the hole; weight = 1 - d / (feather + 1), smoothed
-    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-    w = np.clip(1.0 - dist / float(feather + 1), 0.0, 1.0)
+    # distance (px) of every hole pixel to the nearest pixel outside it: 1 on the hole's edge
+    dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
+    w = np.clip(dist / float(feather + 1), 0.0, 1.0)
     w = w * w * (3 - 2 * w)  # smoothstep
-    w[hole] = 1.0
+    w[~hole] = 0.0
     return w.astype(np.float32)
 
 
