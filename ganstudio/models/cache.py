@@ -178,18 +178,21 @@ class ModelCache:
             return v
         with self._lock:
             lk = self._loading.setdefault(key, threading.Lock())
-        with lk:
-            v = self.get(key)
-            if v is not None:
+        try:
+            with lk:
+                v = self.get(key)
+                if v is not None:
+                    return v
+                v = load()
+                self.put(key, v, model_id=model_id, device=device)
                 return v
-            v = load()
-            self.put(key, v, model_id=model_id, device=device)
-        with self._lock:
-            self._loading.pop(key, None)
-        return v
+        finally:
+            with self._lock:
+                if self._loading.get(key) is lk:
+                    del self._loading[key]
 
-    def _evict(self, keep: Hashable | None = None) -> list[CacheEntry]:
-        """Drop LRU entries of every pool over budget (never ``keep``). Caller holds the lock."""
+    def _evict(self, keep: Hashable | None = None) -> int:
+        """Drop LRU entries of every pool over budget (never ``keep``); returns how many."""
         dropped: list[CacheEntry] = []
         with self._lock:
             for pool in {e.pool for e in self._entries.values()}:
@@ -204,11 +207,12 @@ class ModelCache:
                     used -= e.nbytes
                     dropped.append(e)
             self.evictions += len(dropped)
+        n = len(dropped)
         if dropped:
             cuda = any(e.pool != "ram" for e in dropped)
             del dropped[:]
             _release(cuda)
-        return dropped
+        return n
 
     def remove(self, model_id: str) -> int:
         """Drop every entry of ``model_id`` and give the memory back (gc, CUDA cache).

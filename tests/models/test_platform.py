@@ -343,3 +343,15 @@ def test_imported_and_bare_files_of_our_archs_are_detected(tmp_path):
     assert bare.arch == "test_platnet" and bare.module is not lm.module
     store.remove(mid)
     assert model_cache.model_ids() == [str(f.resolve())]
+
+
+def test_a_failed_load_is_not_cached_and_can_be_retried():
+    c = ModelCache()
+
+    def bad():
+        raise RuntimeError("disk error")
+
+    with pytest.raises(RuntimeError):
+        c.get_or_load("k", bad, model_id="m")
+    assert len(c) == 0 and c._loading == {}
+    assert isinstance(c.get_or_load("k", lambda: torch.nn.Linear(1, 1), model_id="m"), torch.nn.Linear)
