@@ -18,8 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "ganstudio"
-# Modules that ship inside a declared distribution under another top-level name.
-PROVIDED_BY = {"shiboken6": "pyside6-essentials"}
+# Modules whose distribution has another name, for when it is not installed here (an optional extra).
+PROVIDED_BY = {"shiboken6": {"pyside6-essentials", "shiboken6"}, "dlib": {"dlib", "dlib-bin"}}
 
 
 def _norm(name: str) -> str:
@@ -72,8 +72,7 @@ def _installed() -> dict[str, list[str]]:
 
 def _providers(top: str) -> set[str]:
     dists = {_norm(d) for d in _installed().get(top, [])}
-    if top in PROVIDED_BY:
-        dists.add(PROVIDED_BY[top])
+    dists |= PROVIDED_BY.get(top, set())
     return dists or {_norm(top)}  # not installed here: the module name must be the declared name
 
 
