@@ -57,6 +57,21 @@ SLIDERS: tuple[tuple[str, str, float, float], ...] = (
 SLIDER_NAMES = tuple(s[0] for s in SLIDERS)
 
 
+def slider_specs(model_id: str = DEFAULT_MODEL, store: Any = None) -> list[tuple[str, str, float, float]]:
+    """(name, label, min, max) of the edits the face model's catalog entry declares (InterFaceGAN
+    directions + GANSpace presets, tasks/faces/latent_edits.py); SLIDERS when it declares none."""
+    try:
+        from ..models.store import default_store
+        from .faces.latent_edits import specs_from_entry
+
+        specs = specs_from_entry((store or default_store()).entry(model_id))
+        if specs:
+            return [(sp.name, sp.label or sp.name, float(sp.minimum), float(sp.maximum)) for sp in specs]
+    except Exception:  # noqa: BLE001 - not in the catalog (yet): the default sliders
+        pass
+    return list(SLIDERS)
+
+
 def parse_edits(items: Iterable[str]) -> tuple[tuple[str, float], ...]:
     """["smile=1.5", "age=-2"] -> (("smile", 1.5), ("age", -2.0)); raises ValueError."""
     out: dict[str, float] = {}
@@ -247,7 +262,7 @@ def _load_part(mid: str, store: Any, dev: Any, components: tuple[str, ...]) -> A
     p = Path(mid)
     try:
         if p.suffix and p.is_file():
-            return load_model(p, store, device=str(dev.device), precision="fp32").module
+            return load_checkpoint_file(p, dev)
         last: Exception | None = None
         for comp in (None, *components):
             try:
@@ -265,6 +280,36 @@ def _load_part(mid: str, store: Any, dev: Any, components: tuple[str, ...]) -> A
         if name in ("NotInstalledError", "FileNotFoundError"):
             raise _not_installed(mid, store) from None
         raise TaskError(f"{mid}: {exc}") from exc
+
+
+def load_checkpoint_file(path: Path, dev: Any) -> Any:
+    """A face network from a local checkpoint file (``--model FILE``): an e4e or SAM checkpoint
+    ({state_dict, opts, latent_avg}), a rosinality StyleGAN2 one ({g_ema, latent_avg}) or
+    safetensors of either. Safe loading (a pickle that carries code is refused) and a strict load
+    (a missing or reshaped tensor is named)."""
+    from ..archs.registry import build_model
+    from ..models.safeload import load_checkpoint
+
+    obj = load_checkpoint(path)
+    if not isinstance(obj, dict):
+        raise TaskError(f"{path.name}: not a face checkpoint")
+    sd = obj.get("state_dict", obj)
+    keys = list(sd) if isinstance(sd, dict) else []
+    if any(k.startswith("encoder.") for k in keys):
+        from ..archs.e4e_arch import flatten_psp_checkpoint
+
+        flat = flatten_psp_checkpoint(obj)
+        arch = "sam" if any(k.startswith("pretrained_encoder.") for k in flat) else "e4e"
+        module = build_model(arch, flat)
+    elif "g_ema" in obj or "input.input" in keys:
+        from ..archs.stylegan2_arch import read_rosinality_checkpoint
+
+        gsd, _avg = read_rosinality_checkpoint(obj)
+        module = build_model("stylegan2", gsd)
+    else:
+        raise TaskError(f"{path.name}: neither an e4e / SAM nor a StyleGAN2 checkpoint "
+                        f"(keys: {', '.join(keys[:6])})")
+    return module.eval().to(dev.device)
 
 
 def _load_directions(mid: str, store: Any) -> Any:

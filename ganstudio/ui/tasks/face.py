@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from ganstudio.core.geometry import Rect
 from ganstudio.jobs import Job
 from ganstudio.tasks.base import TaskInputs
-from ganstudio.tasks.face_edit import DEFAULT_AGE_MODEL, DEFAULT_MODEL, SLIDERS, FaceEditRequest
+from ganstudio.tasks.face_edit import DEFAULT_AGE_MODEL, DEFAULT_MODEL, FaceEditRequest, slider_specs
 
 from ..labeled_slider import LabeledSlider
 from .base import TaskUI
@@ -130,7 +130,7 @@ class FacePanel(QWidget):
         box = QGroupBox("Sliders")
         form = QFormLayout(box)
         self.sliders: dict[str, LabeledSlider] = {}
-        for name, label, lo, hi in SLIDERS:
+        for name, label, lo, hi in slider_specs():
             s = LabeledSlider(int(lo * SCALE), int(hi * SCALE))
             s.setObjectName(f"face_slider_{name}")
             s.valueChanged.connect(lambda _v: ui.sliders_moved())
