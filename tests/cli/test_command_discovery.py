@@ -42,3 +42,14 @@ def test_a_broken_command_does_not_take_the_cli_down(monkeypatch) -> None:  # no
     monkeypatch.setattr(cli, "command_modules", lambda: [*command_modules(), "zz_missing"])
     parser = cli.build_parser()
     assert "info" in parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+
+
+def test_tasks_command_lists_the_registry(capsys) -> None:  # noqa: ANN001
+    assert cli.main(["tasks", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    by_name = {t["name"]: t for t in out["tasks"]}
+    assert by_name["super_resolution"]["cli"] == "ganstudio.commands.upscale"
+    assert by_name["inpaint"]["ui"] == "ganstudio.ui.tasks.inpaint"
+    assert "opencv_inpaint" in by_name
+    assert cli.main(["tasks"]) == 0
+    assert "super_resolution" in capsys.readouterr().out
