@@ -18,6 +18,15 @@ from ganstudio.archs.stylegan2_arch import (Generator, detect_generator_kwargs, 
 from ganstudio.models import face_testing as ft
 from ganstudio.models.safeload import load_checkpoint
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks: one thread is much faster than two on a shared, loaded 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "faces"
 
 

@@ -29,6 +29,15 @@ from ganstudio.models.converters import ConversionError, run_converter
 from ganstudio.models.converters.stylegan2_pkl import (PersistentObject, UnsafePickleError, convert_pkl,
                                                        convert_pkl_to_safetensors, read_network_pickle)
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks: one thread is much faster than two on a shared, loaded 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 MALICIOUS_SRC = "open(__sentinel__, 'w').write('the embedded source ran')\n"
 
 
