@@ -57,8 +57,13 @@ class JobRow(QFrame):
         if job.state is JobState.FINISHED:
             self.bar.setValue(1000)
             self.bar.setFormat("done")
+            refused = job.data.get("refused")
+            if refused:                      # the window's placement check (jobs/placement.py)
+                self.bar.setFormat("not applied")
+                self.error.setText(f"Not applied: {refused}.")
+                self.error.show()
         elif job.state is JobState.CANCELLED:
-            self.bar.setFormat("cancelled")
+            self.bar.setFormat("replaced by a newer one" if job.superseded_by else "cancelled")
         elif job.state is JobState.QUEUED:
             self.bar.setFormat("waiting…")
         if job.state is JobState.FAILED:

@@ -110,6 +110,8 @@ def test_upscale_is_refused_after_a_crop_and_applied_after_crop_undo(window, qtb
     assert photo_doc.size == (100, 80) and len(photo_doc.layers) == 1       # nothing misplaced
     assert window.last_error and "cropped" in window.last_error[1]
     assert job.result is None and job.data.get("refused")
+    row = window.jobs_panel.rows[job.id]
+    assert row.bar.format() == "not applied" and "cropped" in row.error.text()
     # crop then undo while it runs: the document is back in the frame the job was taken from
     photo_doc.history.undo()
     reached, release = _hold_first_progress(window)

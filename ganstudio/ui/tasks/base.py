@@ -159,7 +159,8 @@ class TaskUI:
     def applied(self, job: Job, resolution: Resolution) -> None:
         """After a successful apply: a status message (re-targeting is reported too)."""
         assert self.window is not None
-        note = f" ({resolution.reason})" if resolution.retargeted else ""
+        note = f" ({resolution.reason})" if resolution.retargeted else (
+            " (the image was edited while it ran)" if resolution.changed else "")
         self.window.status_message(f"{job.title}: done{note}")
 
     def refused(self, job: Job, resolution: Resolution) -> None:
