@@ -56,7 +56,8 @@ def test_ganspace_matches_the_official_formula(name):
     both = ganspace_edit(torch.stack([lat, lat2]), pca, *p)
     assert (both[1] - _official_edit(lat2, pca, *p)).abs().max() <= 1e-5
     idx, start, end, strength = p
-    assert (ganspace_delta(lat, pca, *p)[:start] == 0).all() and (ganspace_delta(lat, pca, *p)[end:] == 0).all()
+    delta = ganspace_delta(lat, pca, *p)
+    assert (delta[:start] == 0).all() and (delta[end:] == 0).all()
     # after the edit the coordinate of the first row is the preset strength (when row 0 is edited)
     if start == 0:
         assert abs(float(ganspace_coord(ganspace_edit(lat, pca, *p), pca, idx)) - strength) < 1e-3
@@ -95,8 +96,8 @@ def test_catalog_declares_the_official_directions_and_presets():
     specs = {s.name: s for s in specs_from_entry(entry)}
     for name, preset in OFFICIAL_PRESETS.items():
         s = specs[CATALOG_NAMES.get(name, name)]
-        assert s.kind == "ganspace" and s.file == "ffhq_pca.pt" and s.preset == tuple(float(x) if i == 3 else x
-                                                                                       for i, x in enumerate(preset))
+        assert s.kind == "ganspace" and s.file == "ffhq_pca.pt"
+        assert s.preset == (preset[0], preset[1], preset[2], float(preset[3]))
     assert {n: specs[n].file for n in ("age", "smile", "yaw")} == {"age": "age.pt", "smile": "smile.pt",
                                                                    "yaw": "pose.pt"}
     files = {f.name: f for f in entry.files}
@@ -118,7 +119,8 @@ def test_new_edit_is_a_catalog_edit(tmp_path):
     torch.save(d, tmp_path / "bangs.pt")
     comp = types.SimpleNamespace
     entry = comp(id="user.faces", components={
-        "bangs": comp(file="bangs.pt", arch_kwargs={"kind": "interfacegan", "edit": "bangs", "range": [-2, 2]}),
+        "bangs": comp(file="bangs.pt",
+                      arch_kwargs={"kind": "interfacegan", "edit": "bangs", "range": [-2, 2]}),
         "pca": comp(file="pca.pt", arch_kwargs={"kind": "ganspace", "presets": {"freckles": [3, 2, 5, 4.0]},
                                                 "labels": {"freckles": "Freckles"}})})
     store = comp(entry=lambda mid: entry, path_of=lambda mid, f: tmp_path / f)

@@ -34,5 +34,6 @@ def convert(src_paths: list[Path], entry: Any) -> tuple[dict, dict]:
     if isinstance(opts, dict):
         keep = ("encoder_type", "stylegan_size", "output_size", "input_nc", "start_from_latent_avg",
                 "start_from_encoded_w_plus")
-        facts["opts"] = {k: opts[k] for k in keep if k in opts and isinstance(opts[k], (int, float, str, bool))}
+        facts["opts"] = {k: opts[k] for k in keep
+                         if k in opts and isinstance(opts[k], (int, float, str, bool))}
     return sd, facts

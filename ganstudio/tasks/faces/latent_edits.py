@@ -158,8 +158,8 @@ def specs_from_entry(entry: Any) -> list[EditSpec]:
                 if not (isinstance(p, (list, tuple)) and len(p) == 4):
                     raise DirectionError(f"{where}: preset {name} must be [idx, start, end, strength]")
                 lo, hi = _range(ranges.get(name), (-3.0, 3.0))
-                specs.append(EditSpec(name=str(name), kind=kind, file=comp.file, label=str(labels.get(name, "")),
-                                      minimum=lo, maximum=hi,
+                specs.append(EditSpec(name=str(name), kind=kind, file=comp.file,
+                                      label=str(labels.get(name, "")), minimum=lo, maximum=hi,
                                       preset=(int(p[0]), int(p[1]), int(p[2]), float(p[3]))))
         elif kind:
             raise DirectionError(f"{where}: unknown edit kind {kind!r} (interfacegan, ganspace)")

@@ -199,7 +199,7 @@ def refine_generator(generator: Any, wplus: Any, target: Any, *, config: RefineC
     t = t.to(dev)
     m = None
     if mask is not None:
-        m = torch.as_tensor(np.asarray(mask, np.float32)) if not isinstance(mask, torch.Tensor) else mask.float()
+        m = mask.float() if isinstance(mask, torch.Tensor) else torch.as_tensor(np.asarray(mask, np.float32))
         while m.ndim < 4:
             m = m.unsqueeze(0)
         m = m.to(dev)
