@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -175,16 +176,18 @@ def bench_sliders(args) -> None:
         t = time.perf_counter()
         drive(s.prepare(TaskInputs(image=img), FaceEditRequest(), ctx))
         prep = time.perf_counter() - t
-        prev, full, gen_prev, gen_full = [], [], [], []
+        prev, full, gen_prev, gen_full, cpu_prev, cpu_full = [], [], [], [], [], []
         for k in range(args.repeat):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             drive(s.update(FaceEditRequest(edits=(("smile", 0.5 + k),), preview=True), ctx))
             prev.append(time.perf_counter() - t)
+            cpu_prev.append(time.process_time() - c)
             gen_prev.append(s.stats["generator_s"])
         for k in range(max(1, args.repeat - 1)):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             drive(s.update(FaceEditRequest(edits=(("smile", 1.0 + k),)), ctx))
             full.append(time.perf_counter() - t)
+            cpu_full.append(time.process_time() - c)
             gen_full.append(s.stats["generator_s"])
         _emit(bench="sliders", precision=dev.precision, threads=args.threads, params=nparams,
               build_s=round(build_s, 2), prepare_s=round(prep, 2),
@@ -192,7 +195,10 @@ def bench_sliders(args) -> None:
               preview_s_median=round(statistics.median(prev), 3), preview_s_all=[round(x, 3) for x in prev],
               preview_generator_s=round(statistics.median(gen_prev), 3),
               apply_1024_s_median=round(statistics.median(full), 3),
-              apply_generator_s=round(statistics.median(gen_full), 3), peak_rss_mb=round(_rss_mb(), 1))
+              apply_generator_s=round(statistics.median(gen_full), 3),
+              preview_cpu_s=round(statistics.median(cpu_prev), 3),
+              apply_cpu_s=round(statistics.median(cpu_full), 3),
+              load_avg=round(os.getloadavg()[0], 1), peak_rss_mb=round(_rss_mb(), 1))
         s.close()
     set_model_factory(None)
 

@@ -58,6 +58,9 @@ def register(subparsers: Any) -> None:
     e.add_argument("--face", default="all", help="face number (from 1, see `face detect`) or all")
     e.add_argument("--color-match", action="store_true", help="match the face colours to the photo")
     e.add_argument("--feather", type=float, default=0.02, help="mask feather (fraction of the face)")
+    e.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="tune the generator on each face first (PTI, keeps the identity; slow on "
+                        "CPU, e.g. 100-300 steps on a GPU); 0 = off")
     e.add_argument("--overwrite", action="store_true")
     e.add_argument("--quality", type=int, default=95)
     _common(e)
@@ -174,7 +177,8 @@ def _request(args: Any, **kw: Any):
                            age_model_id=getattr(args, "age_model", None) or DEFAULT_AGE_MODEL,
                            edits=edits, detector=args.detector, min_face=args.min_face,
                            color_match=getattr(args, "color_match", False),
-                           feather=getattr(args, "feather", 0.02), **kw)
+                           feather=getattr(args, "feather", 0.02),
+                           refine=int(getattr(args, "refine", 0) or 0), **kw)
 
 
 def _export(arr: Any, path: Path, icc: Any, exif: Any, quality: int = 95) -> list[str]:

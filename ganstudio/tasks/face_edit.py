@@ -41,6 +41,7 @@ DEFAULT_MODEL = "face.e4e_ffhq"              # e4e encoder + FFHQ StyleGAN2 deco
 DEFAULT_AGE_MODEL = "face.sam_ffhq_aging"    # SAM
 ENCODER_SIZE = 256
 PREVIEW_SIZE = 256
+SMALL_FACE = 128            # FFHQ crops smaller than this (image px) are flagged in the results
 
 # Slider name -> (label, minimum, maximum). The edit math lives in tasks/faces/latent_edits.py.
 SLIDERS: tuple[tuple[str, str, float, float], ...] = (
@@ -104,6 +105,8 @@ class FaceEditRequest(Request):
     min_face: int = 40
     aligned: bool = False                           # the input IS an aligned face (no detection)
     restore: dict[str, Any] | None = None           # provenance of a face layer to re-edit
+    refine: int = 0                                 # prepare: PTI identity refinement steps per
+                                                    # face (0 = off; tasks/faces/refine.py)
     encode: bool = True                             # prepare: also invert (False: detect + align
                                                     # only, works without the face models)
 
@@ -184,11 +187,14 @@ class FaceModels:
             w = self.sam.encode_age(self._to_tensor(faces256), float(age))
         return w.float().cpu().numpy().astype(np.float32)
 
-    def decode(self, w: np.ndarray, max_size: int | None = None, *, age: bool = False) -> np.ndarray:
-        """W+ [N, n, dim] -> [N, S, S, 3] float32 0..1, S = min(max_size, generator size)."""
+    def decode(self, w: np.ndarray, max_size: int | None = None, *, age: bool = False,
+               generator: Any = None) -> np.ndarray:
+        """W+ [N, n, dim] -> [N, S, S, 3] float32 0..1, S = min(max_size, generator size).
+        ``generator``: a face's PTI-refined generator copy instead of the shared one."""
         import torch
 
-        gen = self.sam.decoder if (age and self.sam is not None) else self.decoder
+        gen = generator if generator is not None else \
+            (self.sam.decoder if (age and self.sam is not None) else self.decoder)
         wt = torch.from_numpy(np.ascontiguousarray(w, np.float32)).to(self.dev.device)
         with self.lock, torch.inference_mode(), self.dev.autocast():
             img = synthesize(gen, wt, max_size)
@@ -367,10 +373,16 @@ class FaceState:
     apparent_age: float | None = None
     age_codes: OrderedDict = field(default_factory=OrderedDict)   # age -> W+ (SAM), LRU
     restored: dict[str, Any] | None = None                          # provenance re-opened
+    generator: Any = None                                           # PTI-refined copy (or None)
+    refine_info: dict[str, Any] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
         d: dict[str, Any] = {"index": self.index, "quad": np.asarray(self.aligned.quad).tolist(),
                              "latent_file": self.latent_file, "apparent_age": self.apparent_age}
+        q = float(self.aligned.qsize)
+        if q < SMALL_FACE:
+            d["warning"] = (f"small face ({q:.0f} px crop, upsampled to 1024): the edit will look "
+                            "soft")
         if self.face is not None:
             d.update(self.face.to_dict())
             if self.face.oval is not None:
@@ -495,6 +507,8 @@ class FaceEditSession(TaskSession):
             fs = FaceState(i, f, a1024, a256, mask, w, latent_file, None)
             if w is None and request.encode:
                 self._encode(fs)
+            if request.refine > 0 and fs.w is not None:
+                yield from self._refine(fs, request, ctx)
             age_est = ages[i] if i < len(ages) else None
             if request.restore:
                 age_est = request.restore.get("apparent_age")
@@ -509,6 +523,22 @@ class FaceEditSession(TaskSession):
                             "encoded": all(fs.w is not None for fs in self.faces),
                             **(self.models.ids if self.models else {})},
                       artefacts={"thumbs": [fs.aligned256.to_uint8() for fs in self.faces]})
+
+    def _refine(self, fs: FaceState, request: FaceEditRequest, ctx: TaskContext) -> Generator:
+        """Tune a copy of the generator on this face (PTI) so the edits keep its identity."""
+        import cv2
+
+        from .faces.refine import RefineConfig, refine_generator
+
+        assert self.models is not None and fs.w is not None
+        mask = cv2.resize(fs.mask, (ENCODER_SIZE, ENCODER_SIZE), interpolation=cv2.INTER_AREA)
+        with self.models.lock:
+            res = yield from refine_generator(self.models.decoder, fs.w[None], fs.aligned256.to_uint8(),
+                                              config=RefineConfig(steps=int(request.refine)),
+                                              mask=np.maximum(mask, 0.05), cancel=ctx.cancel,
+                                              stage=f"Refining face {fs.index + 1}")
+        fs.generator = res.generator
+        fs.refine_info = res.info()
 
     def _encode(self, fs: FaceState) -> None:
         """Invert one face (once) and keep its W+ (memory + content-addressed latent file)."""
@@ -560,7 +590,8 @@ class FaceEditSession(TaskSession):
         w2 = self.models.apply_edits(w[None], edits)
         size = PREVIEW_SIZE if request.preview else None
         t = time.perf_counter()
-        out = self.models.decode(w2, size, age=aged)[0]
+        out = self.models.decode(w2, size, age=aged,
+                                 generator=None if aged else fs.generator)[0]
         self.stats["generator_s"] = time.perf_counter() - t
         if request.color_match:
             out = color_match(out, fs.aligned.pixels, fs.mask)
@@ -569,7 +600,8 @@ class FaceEditSession(TaskSession):
                 "model": self.models.ids.get("model", request.model_id),
                 "model_ids": dict(self.models.ids), "preview": request.preview,
                 "generator_size": int(out.shape[0]), "latent_file": fs.latent_file,
-                "color_match": request.color_match, "feather": request.feather}
+                "color_match": request.color_match, "feather": request.feather,
+                **({"refine": dict(fs.refine_info)} if fs.refine_info else {})}
         return paste, info, out
 
     def _selected(self, request: FaceEditRequest) -> list[FaceState]:

@@ -201,3 +201,17 @@ def test_prepare_without_models_needs_no_models(astronaut, tmp_path):
     assert len(r.info["faces"]) == 1
     with pytest.raises(TaskError, match="not installed"):
         drive(s.update(FaceEditRequest(edits=(("smile", 1.0),)), ctx))
+
+
+def test_refine_tunes_a_copy_per_face(models, astronaut):
+    e4e, _sam, _ = models
+    before = {k: v.clone() for k, v in e4e.decoder.state_dict().items()}
+    s = FaceEditSession()
+    drive(s.prepare(TaskInputs(image=astronaut), FaceEditRequest(refine=3), CTX))
+    fs = s.faces[0]
+    assert fs.generator is not None and fs.generator is not e4e.decoder
+    assert fs.refine_info["refine_steps"] >= 1
+    for k, v in e4e.decoder.state_dict().items():      # the shared generator is untouched
+        assert torch.equal(v, before[k])
+    r = drive(s.update(FaceEditRequest(edits=(("smile", 1.0),)), CTX))
+    assert r.layers[0].info["refine"]["refine_steps"] == fs.refine_info["refine_steps"]

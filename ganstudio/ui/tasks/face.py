@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 TITLE = "Faces"
 SCALE = 10                  # slider ticks per unit
 PREVIEW_DELAY_MS = 150      # throttle: the newest slider value after this pause is previewed
+REFINE_STEPS = 150
 
 
 def model_status(store: Any = None) -> dict[str, Any]:
@@ -114,6 +115,11 @@ class FacePanel(QWidget):
         self.all_faces.toggled.connect(lambda _on: ui.selection_changed())
         row.addWidget(self.all_faces)
         lay.addLayout(row)
+        self.refine = QCheckBox("Refine identity when finding faces (PTI; slow on CPU)")
+        self.refine.setObjectName("face_refine")
+        self.refine.setToolTip("Tunes a copy of the generator on each face so that edits keep the "
+                               f"person's likeness ({REFINE_STEPS} steps per face).")
+        lay.addWidget(self.refine)
         self.faces = QListWidget()
         self.faces.setObjectName("face_list")
         self.faces.setViewMode(QListWidget.ViewMode.IconMode)
@@ -371,7 +377,9 @@ class FaceUI(TaskUI):
         layers = [la for la in doc.layers if la is not restore_layer]
         image = composite_layers(layers, doc.bounds)
         prov = getattr(restore_layer, "provenance", None) or {}
-        req = FaceEditRequest(encode=self.models_ready,
+        refine = REFINE_STEPS if (self.panel is not None and self.panel.refine.isChecked()
+                                  and self.models_ready) else 0
+        req = FaceEditRequest(encode=self.models_ready, refine=refine,
                               restore=dict(prov["face"]) if restore_layer is not None else None)
         self.edit_layer = restore_layer
         if self.panel is not None:
