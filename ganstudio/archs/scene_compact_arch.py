@@ -3,12 +3,14 @@
 Generator (``SceneCompact``): label map (one-hot, ``label_nc`` channels) + noise -> RGB in [-1, 1].
 * Fully convolutional: the lowest level is 1/16 of the output size (any size divisible by 16).
 * ``fc``: 3x3 conv on [one-hot resized (nearest) to 1/16, ``z_ch`` channels of Gaussian noise]
-  (the noise map at 1/16 sets the large-scale look; one seed = one variation).
+  (the noise map at 1/16 sets the large-scale look).
 * 5 SPADE residual blocks (as in SPADE: ``x + conv(relu(SPADE(x)))`` pairs, learned 1x1 shortcut
   without normalisation where the width changes) at 1/16, 1/8, 1/4, 1/2, 1/1, nearest x2 upsampling between them.
   SPADE here = parameter-free InstanceNorm + label-conditioned per-pixel gamma / beta
-  (``norm(x) * (1 + gamma) + beta``); every block also gets per-pixel noise with a learned
-  per-channel strength (StyleGAN-style) before its normalisations, for texture.
+  (``norm(x) * (1 + gamma) + beta``); every block's first SPADE also gets per-pixel noise with a
+  learned per-channel strength added to the normalised features (StyleGAN-style), for texture.
+* Noise (``noise_for``): z at 1/16 = bilinear-upsampled noise from a 4x coarser grid + 0.35 x
+  per-cell noise; one N(0, 1) map per block at its resolution. One seed = one variation.
 * ``conv_img`` 3x3 -> tanh.
 
 Discriminator (training only, ``SceneMSDiscriminator``): 2 PatchGANs (one at 1/2 scale) on
@@ -33,8 +35,10 @@ class SPADENorm(nn.Module):
         self.mlp_gamma = nn.Conv2d(hidden, ch, 3, padding=1)
         self.mlp_beta = nn.Conv2d(hidden, ch, 3, padding=1)
 
-    def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, seg: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         n = self.param_free_norm(x)
+        if noise is not None:
+            n = n + noise
         a = self.mlp_shared(seg)
         return n * (1 + self.mlp_gamma(a)) + self.mlp_beta(a)
 
@@ -54,9 +58,9 @@ class SceneBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, seg: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         seg = F.interpolate(seg, size=x.shape[-2:], mode="nearest")
-        x = x + self.noise_strength * noise
         xs = self.conv_s(x) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg), 0.2))
+        # per-pixel noise on the normalised features (unit variance), learned strength per channel
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg, self.noise_strength * noise), 0.2))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), 0.2))
         return xs + dx
 
@@ -85,7 +89,12 @@ class SceneCompact(nn.Module):
         m = self.multiple
         sizes = [(h // m * 2 ** i, w // m * 2 ** i) for i in range(self.levels + 1)]
         dev = seg.device
-        z = torch.randn(b, self.z_ch, *sizes[0], generator=generator, device=dev)
+        # z: spatially smooth (bilinear from a 4x coarser grid) plus a weaker per-cell part, so the
+        # 1/16 grid does not print as blocks
+        h0, w0 = sizes[0]
+        coarse = torch.randn(b, self.z_ch, max(1, h0 // 4), max(1, w0 // 4), generator=generator, device=dev)
+        fine = torch.randn(b, self.z_ch, h0, w0, generator=generator, device=dev)
+        z = (F.interpolate(coarse, size=(h0, w0), mode="bilinear", align_corners=False) + 0.35 * fine) / 1.06
         per = [torch.randn(b, 1, *sizes[i], generator=generator, device=dev)
                for i in range(len(self.blocks))]
         return [z, *per]

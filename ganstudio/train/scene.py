@@ -267,11 +267,19 @@ class SceneTrainer:
         self.step += 1
         return {k: float(v.detach()) for k, v in (("adv", l_adv), ("fm", l_fm), ("low", l_low), ("d", l_d))}
 
-    def fit(self, resume: bool = False, reset_ema: bool = False) -> dict:
+    def fit(self, resume: bool = False, reset_ema: bool = False, noise_floor: float = 0.0) -> dict:
         cfg = self.cfg
         if resume and self.ckpt_path.exists():
             self.load()
             self.log(f"resumed at step {self.step} ({self.elapsed / 60:.1f} min trained)")
+        if noise_floor > 0:
+            import torch
+
+            with torch.no_grad():
+                for blk in self.G.blocks:
+                    ns = blk.noise_strength
+                    ns.copy_(torch.where(ns.abs() < noise_floor, torch.full_like(ns, noise_floor), ns))
+            self.log(f"noise strengths raised to >= {noise_floor} at step {self.step}")
         if reset_ema:
             self.G_ema.load_state_dict(self.G.state_dict())
             self.ema_steps = 0
@@ -307,8 +315,8 @@ class SceneTrainer:
 
 
 def train(cfg: SceneTrainConfig, resume: bool = False, log: Callable[[str], None] = print,
-          reset_ema: bool = False) -> dict:
-    return SceneTrainer(cfg, log).fit(resume=resume, reset_ema=reset_ema)
+          reset_ema: bool = False, noise_floor: float = 0.0) -> dict:
+    return SceneTrainer(cfg, log).fit(resume=resume, reset_ema=reset_ema, noise_floor=noise_floor)
 
 
 def export(run_dir: str | Path, out_file: str | Path, half: bool = True, use_ema: bool = True) -> dict:
@@ -345,6 +353,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--all", action="store_true", help="use every photo of --data, not the scene ids")
     q.add_argument("--resume", action="store_true", help="continue from RUN_DIR/ckpt.pt")
     q.add_argument("--reset-ema", action="store_true", help="restart the EMA generator from G")
+    q.add_argument("--noise-floor", type=float, default=0.0,
+                   help="raise the generator's per-channel noise strengths to at least this (resume)")
     q.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this session")
     q.add_argument("--steps", type=int, default=0, help="stop at this total step (0 = no limit)")
     q.add_argument("--seed", type=int, default=0)
@@ -379,7 +389,7 @@ def _cli_train(args: argparse.Namespace) -> int:
         ckpt_minutes=args.ckpt_minutes, log_every=args.log_every, threads=args.threads,
         device=pick_device(args.device), all_photos=args.all)
     log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
-    res = train(cfg, resume=args.resume, log=log, reset_ema=args.reset_ema)
+    res = train(cfg, resume=args.resume, log=log, reset_ema=args.reset_ema, noise_floor=args.noise_floor)
     if args.json:
         print(json.dumps({"ok": True, **res}))
     return 0
