@@ -160,3 +160,44 @@ def test_task_is_registered():
     assert spec.request_type is SceneRequest and spec.ui == "ganstudio.ui.tasks.scene"
     r = SceneRequest(seed=7, palette="coco")
     assert SceneRequest.from_dict(r.to_dict()) == r
+
+
+def test_odd_and_tiny_label_maps(tiny_builtin):
+    land = L.load_palette("landscape")
+    for shape in ((1, 1), (3, 7), (97, 13)):
+        m = np.full(shape, land.by_name("sky").id, np.uint8)
+        m[shape[0] // 2:] = land.by_name("sea").id
+        (layer,) = _run(m, tiny_builtin, work_size=32).output_layers()
+        assert layer.image.shape == (*shape, 3)
+
+
+def test_spade_tarball_members_are_extracted_safely(tmp_path, tiny_spade):
+    """The catalog's one-tarball layout: the member an entry needs comes out; a missing member or
+    a path-traversal name is refused (the platform store's archive code)."""
+    import io
+    import tarfile
+
+    from ganstudio.models.archive import extract_member
+    from ganstudio.models.errors import ArchiveError
+
+    tar = tmp_path / "checkpoints.tar.gz"
+    payload = open(tiny_spade, "rb").read()
+    with tarfile.open(tar, "w:gz") as tf:
+        for name, data in (("ade20k_pretrained/latest_net_G.pth", payload), ("../evil.txt", b"x")):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    out = extract_member(tar, "ade20k_pretrained/latest_net_G.pth", tmp_path / "ade.pth")
+    assert out.read_bytes() == payload
+    with pytest.raises(ArchiveError):
+        extract_member(tar, "coco_pretrained/latest_net_G.pth", tmp_path / "coco.pth")
+    with pytest.raises(ArchiveError):
+        extract_member(tar, "../evil.txt", tmp_path / "evil.txt")
+    assert not (tmp_path.parent / "evil.txt").exists()
+    from ganstudio.models.catalog import default_catalog
+
+    cat = default_catalog()
+    members = {cat.get(i).files[0].member for i in ("spade.ade20k", "spade.coco", "spade.cityscapes")}
+    assert members == {f"{d}_pretrained/latest_net_G.pth" for d in ("ade20k", "coco", "cityscapes")}
+    assert all(cat.get(i).non_commercial and cat.get(i).licence == "CC-BY-NC-SA-4.0"
+               for i in ("spade.ade20k", "spade.coco", "spade.cityscapes"))
