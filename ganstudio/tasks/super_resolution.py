@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Progress, Request, Result, TaskContext, TaskError, TaskInputs
-from .device import physical_memory, select_device
-from .tiling import install_cancel_hooks, tiled_apply
+from .device import physical_memory, precision_for_pixels, select_device
+from .tiling import activation_bytes_per_pixel, auto_tile, install_cancel_hooks, job_budget, tiled_apply
 
 DEFAULT_MODEL = "realesrgan.x4plus"
-DEFAULT_TILE = {"cpu": 144, "mps": 384, "cuda": 512}   # cpu: keeps a 4000x3000 x4 run < 2 GB
 MAX_SCALE = 16.0
 
 
@@ -38,7 +37,7 @@ class UpscaleRequest(Request):
     width: int = 0                # target size; one of them 0 = keep the aspect ratio
     height: int = 0
     mode: str = "upscale"         # "upscale" | "enhance" (super-resolve, then back to input size)
-    tile_size: int = 0            # 0 = ctx.tile_size, else the device default
+    tile_size: int = 0            # 0 = ctx.tile_size, else automatic (tasks.tiling.auto_tile)
     tile_overlap: int = 16
     tile_pad: int = 16            # real context around each tile (cropped off); see docs/benchmarks/sr.md
     alpha: str = "resize"         # "resize" | "model"
@@ -110,8 +109,10 @@ def run(inputs: TaskInputs, request: UpscaleRequest,
     t0 = time.perf_counter()
 
     yield Progress(0, 1, "Loading model")
-    dev = select_device(ctx.device, ctx.half, ctx.threads)
+    dev = select_device(ctx.device, ctx.half, ctx.threads,
+                        precision=precision_for_pixels(ctx.precision, img.dtype))
     store = ctx.store or default_store()
+    dev = dev.for_model(_allowed_precisions(store, request.model_id))
     try:
         lm = load_model(request.model_id, store, task="super_resolution", device=str(dev.device),
                         half=dev.half, channels_last=dev.channels_last)
@@ -127,9 +128,15 @@ def run(inputs: TaskInputs, request: UpscaleRequest,
     alpha = img[:, :, -1] if c in (2, 4) else None
     if grey:
         colour = np.repeat(colour, 3, axis=2)
-    tile = request.tile_size or ctx.tile_size or DEFAULT_TILE.get(dev.type, 256)
-    n_tiles = (math.ceil(h / max(1, tile - request.tile_overlap)) *
-               math.ceil(w / max(1, tile - request.tile_overlap)))
+    tile = request.tile_size or ctx.tile_size
+    if not tile:
+        reserved = (w * s) * (h * s) * c * img.itemsize + tw * th * c * img.itemsize
+        budget = job_budget(dev, int(getattr(ctx, "memory_limit_mb", 0) or 0) * 2**20, reserved)
+        bpp = activation_bytes_per_pixel(lm.module, 3, dev, lm.multiple_of)
+        tile = auto_tile(h, w, bytes_per_pixel=bpp, scale=s, channels=3, pad=request.tile_pad,
+                         overlap=request.tile_overlap, budget=budget) or max(h, w)
+    n_tiles = (math.ceil(max(0, h - tile) / max(1, tile - request.tile_overlap)) + 1) * \
+        (math.ceil(max(0, w - tile) / max(1, tile - request.tile_overlap)) + 1)
     alpha_by_model = alpha is not None and request.alpha == "model" and not _opaque(alpha)
     total_guess = n_tiles * (2 if alpha_by_model else 1) + 1
 
@@ -177,12 +184,23 @@ def run(inputs: TaskInputs, request: UpscaleRequest,
     return Result(out, name=f"{label} ({lm.id})", info={
         "task": "super_resolution", "model": lm.id, "model_scale": s, "mode": request.mode,
         "size": [tw, th], "input_size": [w, h], "tile": tile, "device": dev.name,
-        "dtype": lm.dtype, "seconds": round(elapsed, 3), "request": request.to_dict()})
+        "dtype": lm.dtype, "precision": dev.precision, "seconds": round(elapsed, 3), "request": request.to_dict()})
+
+
+def _allowed_precisions(store, model_id: str) -> tuple[str, ...] | None:
+    """The reduced precisions the catalog says this model keeps (None = not restricted)."""
+    try:
+        entry = store.entry(model_id)
+    except Exception:  # noqa: BLE001 - a weights file or an unknown id: no catalog facts
+        return None
+    allowed = getattr(entry, "precisions", None)
+    return tuple(allowed) if allowed is not None else None
 
 
 def _opaque(alpha: np.ndarray) -> bool:
     full = 255 if alpha.dtype == np.uint8 else 65535
     return bool(alpha.min() == full)
+
 
 from .registry import TaskSpec, register_task  # noqa: E402
 
