@@ -129,6 +129,9 @@ class ModelEntry:
     converter: str = ""                 # converter of the downloaded files ("" = plain weights)
     components: dict[str, Component] = field(default_factory=dict)
     licence_url: str = ""
+    # reduced precisions the model keeps (>= 45 dB vs fp32, benchmarks/eval_precision.py);
+    # None = not restricted. "auto" falls back to fp32 for the others (tasks.device.for_model).
+    precisions: tuple[str, ...] | None = None
     resize_after: str = ""              # "" or "bicubic": model output resized to `scale` (ncnn x2/x3)
     input: dict[str, Any] = field(default_factory=dict)   # input convention (range, channels, ...)
     licence: str = ""
@@ -198,7 +201,8 @@ class ModelEntry:
 
 _ENTRY_KEYS = {"id", "task", "arch", "name", "scale", "arch_kwargs", "files", "package", "builtin",
                "state_dict_key", "resize_after", "input", "licence", "non_commercial", "origin",
-               "size", "notes", "components", "prefix", "converter", "licence_url", "hash_verified"}
+               "size", "notes", "components", "prefix", "converter", "licence_url", "hash_verified",
+               "precisions"}
 _FILE_KEYS = {"name", "url", "size", "sha256", "sha256_prefix", "md5", "gdrive", "member", "hash_verified"}
 _COMPONENT_KEYS = {"file", "arch", "arch_kwargs", "state_dict_key", "prefix", "converter", "input"}
 _REQUIRED = ("id", "task", "arch", "name", "licence", "origin")
@@ -376,6 +380,12 @@ def parse_entry(raw: dict[str, Any], source: str = "<memory>") -> ModelEntry:
     licence_url = _typed(where, raw, "licence_url", str, "")
     if licence_url and not licence_url.startswith(("https://", "http://")):
         raise _err(where, f"licence_url must be http(s): {licence_url!r}")
+    precisions = _typed(where, raw, "precisions", list, None)
+    if precisions is not None:
+        bad = [x for x in precisions if x not in ("bf16", "fp16")]
+        if bad:
+            raise _err(where, f"precisions lists reduced precisions only (bf16, fp16), got {bad}")
+        precisions = tuple(precisions)
     converter = _check_converter(where, _typed(where, raw, "converter", str, ""))
     if converter and not files:
         raise _err(where, "'converter' applies to downloaded files (package sources name their own)")
@@ -386,7 +396,7 @@ def parse_entry(raw: dict[str, Any], source: str = "<memory>") -> ModelEntry:
         files=files, package=package, builtin=builtin,
         state_dict_key=_typed(where, raw, "state_dict_key", str, ""),
         prefix=_typed(where, raw, "prefix", str, ""), converter=converter,
-        components=components, licence_url=licence_url,
+        components=components, licence_url=licence_url, precisions=precisions,
         resize_after=resize_after, input=dict(_typed(where, raw, "input", dict, {})),
         licence=_typed(where, raw, "licence", str), non_commercial=_typed(where, raw, "non_commercial", bool, False),
         origin=_typed(where, raw, "origin", str), size=size, notes=_typed(where, raw, "notes", str, ""),

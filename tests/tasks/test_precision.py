@@ -122,3 +122,17 @@ def test_auto_keeps_fp32_for_16_bit_pixels():
     assert precision_for_pixels("auto", np.uint16) == "fp32"
     assert precision_for_pixels("auto", np.uint8) == "auto"
     assert precision_for_pixels("bf16", np.uint16) == "bf16"      # an explicit choice stands
+
+
+def test_catalog_precisions_drive_the_opt_out():
+    from ganstudio.models.catalog import CatalogError, parse_entry
+
+    base = dict(id="x.y", task="super_resolution", arch="rrdbnet", name="n", licence="MIT", origin="o",
+                builtin="builtin/x.safetensors")
+    e = parse_entry(dict(base, precisions=["fp16"]))
+    assert e.precisions == ("fp16",)
+    assert parse_entry(base).precisions is None
+    with pytest.raises(CatalogError, match="precisions"):
+        parse_entry(dict(base, precisions=["fp8"]))
+    dev = select_device("cpu", precision="bf16")
+    assert dev.for_model(e.precisions).precision == "fp32"
