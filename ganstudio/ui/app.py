@@ -34,6 +34,29 @@ def _process_start() -> float:
         return time.time()
 
 
+def install_crash_autosave() -> None:
+    """An exception nobody caught (in a slot, a thread) first writes every pending autosave, so
+    whatever happens next the work is in the recovery folder."""
+    import threading
+
+    from ganstudio.core.autosave import emergency_save_all
+
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):  # noqa: ANN001
+        try:
+            n = emergency_save_all()
+            logging.getLogger(__name__).error("unhandled %s: %d autosave(s) written", exc_type.__name__, n)
+        finally:
+            previous(exc_type, exc, tb)
+
+    def thread_hook(args):  # noqa: ANN001
+        hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
+
+
 def run_app(files: list[str]) -> int:
     t_start = _process_start()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -61,6 +84,7 @@ def run_app(files: list[str]) -> int:
 
     from .main_window import MainWindow
 
+    install_crash_autosave()
     screenshot = os.environ.get("GANSTUDIO_SCREENSHOT")
     quit_after = os.environ.get("GANSTUDIO_QUIT_AFTER_SHOWN")
     window = MainWindow(check_recovery=not (screenshot or quit_after))

@@ -49,6 +49,7 @@ class DocState:
     autosaver: Any = None
     export_path: Path | None = None
     subscriptions: Connections | None = None
+    discarded: bool = False          # the user chose "Discard": its recovery files may go
 
 
 class MainWindow(TaskHost, WindowCommands, QMainWindow):
@@ -229,7 +230,7 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
     def _state_of(self, doc: Document) -> DocState | None:
         return next((s for s in self._docs if s.doc is doc), None)
 
-    def add_document(self, doc: Document) -> Canvas:
+    def add_document(self, doc: Document, *, recovered: Any = None) -> Canvas:
         doc.history.memory_limit = int(self.preferences.undo_memory_mb) << 20
         canvas = Canvas(doc, self.tools)
         canvas.zoom_changed.connect(self._zoom_changed)
@@ -246,7 +247,12 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
             try:
                 from ganstudio.core.autosave import Autosaver
 
-                st.autosaver = Autosaver(doc, interval_s=self.preferences.autosave_interval_s)
+                # a recovered document adopts its recovery files (kept until it is saved) and
+                # autosaves at once, so a second crash right after recovery loses nothing
+                st.autosaver = Autosaver(doc, interval_s=self.preferences.autosave_interval_s,
+                                         adopt=recovered)
+                if recovered is not None:
+                    st.autosaver.save_now(background=True)
             except Exception:  # noqa: BLE001
                 log.warning("autosave unavailable:\n%s", traceback.format_exc())
         self._docs.append(st)
@@ -269,7 +275,10 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         if st.subscriptions is not None:
             st.subscriptions.disconnect_all()
         if st.autosaver is not None:
-            st.autosaver.close()
+            if st.doc.modified and not st.discarded:
+                st.autosaver.detach()      # unsaved work nobody chose to discard: keep recovery
+            else:
+                st.autosaver.close()
         if st.canvas.compare_mode != "off":
             st.canvas.set_compare(None, "off")
         st.canvas.detach()
@@ -291,6 +300,7 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
             return False
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
+        st.discarded = True
         return True
 
     def _tab_changed(self, _index: int) -> None:
@@ -344,9 +354,14 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         now = time.monotonic()
         if any(now - s.canvas.last_input < 2.0 or s.canvas._tool_active for s in self._docs):
             return
+        problems = []
         for s in self._docs:
             if s.autosaver is not None:
                 s.autosaver.maybe_save()
+                if s.autosaver.status:
+                    problems.append(f"{s.doc.name}: {s.autosaver.status}")
+        if problems:
+            self.status_message("; ".join(problems), 9000)
 
     # == window state, drag and drop, close ==================================================================
     def _restore_state(self) -> None:

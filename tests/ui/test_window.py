@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +137,12 @@ def test_autosave_and_recovery_prompt(window, make_doc, monkeypatch) -> None:  #
     monkeypatch.setattr(QMessageBox, "exec", click_recover)
     assert window.offer_recovery() == 1
     assert window.document is not None and window.document.modified
+    # issue 13: the recovered document adopts its recovery files (kept until it is saved) and
+    # autosaves at once: they now belong to this live process, so nothing is offered twice
+    st = window._current_state()
+    st.autosaver.wait()
+    assert st.autosaver.adopted and saver.ora_path.is_file() and saver.json_path.is_file()
+    assert json.loads(saver.json_path.read_text())["pid"] == os.getpid()
     assert not find_recoverable()
 
 
@@ -167,5 +175,104 @@ def test_autosave_tick_saves_only_when_idle(window, make_doc) -> None:  # noqa: 
     if hasattr(st.autosaver, "wait"):
         st.autosaver.wait()                          # it writes on its own thread
     assert st.autosaver.saves == 1 and st.autosaver.ora_path.exists()
-    window.close_document()                          # closed normally: recovery files removed
+    st.discarded = True                              # the user answered "Discard"
+    window.close_document()                          # closed by the user: recovery files removed
     assert not st.autosaver.ora_path.exists()
+
+
+def test_unsaved_document_closed_without_asking_keeps_its_recovery(window, make_doc) -> None:  # noqa: ANN001
+    """Issue 13: every way out leaves a saved document or its recovery files."""
+    doc = make_doc()
+    window.add_document(doc)
+    st = window._current_state()
+    window.qactions["select_all"].trigger()
+    assert doc.modified
+    window.close_document(ask=False)
+    assert st.autosaver.ora_path.exists() and st.autosaver.json_path.exists()
+
+
+def test_failed_save_keeps_the_document_and_reports(window, make_doc, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import ganstudio.core.io as cio
+
+    doc = make_doc()
+    window.add_document(doc)
+    window.qactions["select_all"].trigger()
+
+    def broken(*a, **k):
+        raise RuntimeError("injected encoder bug")
+
+    monkeypatch.setattr(cio, "save_ora", broken)
+    assert window._save_to(doc, tmp_path / "x.ora") is False
+    assert doc.modified and "injected encoder bug" in window.last_error[1]
+    assert not (tmp_path / "x.ora").exists()
+
+
+def test_save_runs_off_the_gui_thread_and_edits_during_it_stay_unsaved(window, make_doc, tmp_path,
+                                                                        monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    import ganstudio.core.io as cio
+    from ganstudio.core.geometry import Rect
+
+    doc = make_doc()
+    window.add_document(doc)
+    window.qactions["select_all"].trigger()
+    real = cio.save_ora
+    seen = {}
+
+    def slow(d, path, **k):
+        seen["thread"] = threading.current_thread().name
+        with doc.edit_pixels(doc.layers[0], Rect(0, 0, 4, 4)) as px:   # the user keeps painting
+            px[:4, :4] = 7
+        return real(d, path, **k)
+
+    monkeypatch.setattr(cio, "save_ora", slow)
+    out = tmp_path / "p.ora"
+    before = doc.layers[0].pixels[:4, :4].copy()
+    assert window._save_to(doc, out)
+    assert seen["thread"] == "ganstudio-save"
+    assert doc.modified                       # the edit made during the save is not in the file
+    assert (before != 7).any()
+    assert (cio.load_ora(out).layers[0].pixels[:4, :4] == before).all()   # the file: as at Ctrl+S
+
+
+def test_lossy_ora_import_is_shown_and_save_asks(window, make_doc, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Issue 13: a GIMP/Krita file we cannot keep fully is never overwritten silently."""
+    import zipfile
+
+    from ganstudio.core.io import save_ora
+
+    src = tmp_path / "krita.ora"
+    save_ora(make_doc(), src)
+    with zipfile.ZipFile(src) as z:
+        items = {n: z.read(n) for n in z.namelist()}
+    stack = items["stack.xml"].decode()
+    # wrap the layers in a group with a blend mode we do not support (as Krita writes them)
+    i = stack.index("<layer")
+    j = stack.rindex("</stack>")
+    stack = stack[:i] + '<stack name="Group" composite-op="krita:darker-color">' + stack[i:j] + "</stack>" + stack[j:]
+    items["stack.xml"] = stack.encode()
+    with zipfile.ZipFile(src, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), items.pop("mimetype"))
+        for n, b in items.items():
+            z.writestr(n, b)
+    original = src.read_bytes()
+    doc = window.open_path(src)
+    assert doc is not None and doc.metadata.get("lossy_import")
+    assert window.last_import_notes
+    window.qactions["select_all"].trigger()
+
+    def cancel(box) -> int:  # noqa: ANN001
+        next(b for b in box.buttons() if b.text() == "Cancel").click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", cancel)
+    assert window.save() is False
+    assert src.read_bytes() == original                   # the Krita file is untouched
+
+    def overwrite(box) -> int:  # noqa: ANN001
+        next(b for b in box.buttons() if b.text() == "Overwrite anyway").click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", overwrite)
+    assert window.save() is True and not doc.modified and "lossy_import" not in doc.metadata

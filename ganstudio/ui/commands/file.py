@@ -4,9 +4,11 @@ A mixin of MainWindow (see ui/commands/__init__.py); the pixel work is core's.""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from ganstudio import paths
@@ -14,6 +16,8 @@ from ganstudio.core.document import Document
 from ganstudio.core.layers import RasterLayer
 
 from .. import settings as settings_mod
+
+log = logging.getLogger(__name__)
 
 SAVE_FILTER = "OpenRaster project (*.ora)"
 
@@ -76,6 +80,7 @@ class FileCommands:
             self.show_error("Open", str(exc))  # type: ignore[attr-defined]
             return None
         self.add_document(doc)  # type: ignore[attr-defined]
+        self._report_lossy_import(doc, path)
         s = settings_mod.settings()
         s.setValue("last_dir", str(path.parent))
         if path.resolve() != paths.SAMPLE_PHOTO.resolve():
@@ -104,11 +109,50 @@ class FileCommands:
         settings_mod.clear_recent_files()
         self._refresh_recent()
 
+    def _report_lossy_import(self, doc: Document, path: Path) -> None:
+        """An .ora written by GIMP / Krita that we could not read fully: say what was lost and
+        mark the document, so that Ctrl+S asks before it overwrites the original."""
+        notes = list(doc.metadata.get("import_notes") or [])
+        if path.suffix.lower() != ".ora" or not notes:
+            return
+        doc.metadata["lossy_import"] = notes
+        box = QMessageBox(QMessageBox.Icon.Warning, "Opened with changes",  # type: ignore[arg-type]
+                          f"“{path.name}” uses features GAN Studio cannot keep:\n\n"
+                          + "\n".join(f"• {n}" for n in notes[:12])
+                          + "\n\nSaving over the original would lose them; Save asks first.",
+                          QMessageBox.StandardButton.Ok, self)  # type: ignore[arg-type]
+        box.setObjectName("lossy_import_box")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()   # window-modal, never blocks the event loop
+        self.last_import_notes = notes
+
+    def _confirm_lossy_overwrite(self, doc: Document) -> str:
+        """"save_as" | "overwrite" | "cancel" for a document whose import lost something."""
+        notes = doc.metadata.get("lossy_import")
+        if not notes:
+            return "overwrite"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Overwrite the original?",  # type: ignore[arg-type]
+                          f"“{doc.name}” was opened with changes ({len(notes)}: "
+                          f"{notes[0]}{' …' if len(notes) > 1 else ''}). Saving over it loses "
+                          "what GAN Studio could not keep.", parent=self)  # type: ignore[arg-type]
+        save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+        over = box.addButton("Overwrite anyway", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(save_as)
+        box.exec()
+        return "save_as" if box.clickedButton() is save_as else (
+            "overwrite" if box.clickedButton() is over else "cancel")
+
     def save(self) -> bool:
         doc = self.document
         if doc is None:
             return False
         if doc.path is not None and Path(doc.path).suffix.lower() == ".ora":
+            choice = self._confirm_lossy_overwrite(doc)
+            if choice == "cancel":
+                return False
+            if choice == "save_as":
+                return self.save_as()
             return self._save_to(doc, Path(doc.path))
         return self.save_as()
 
@@ -128,16 +172,55 @@ class FileCommands:
         return self._save_to(doc, path)
 
     def _save_to(self, doc: Document, path: Path) -> bool:
-        from ganstudio.core.io import ImageFileError, save_ora
+        """Save ``doc`` as .ora without stalling the window: a copy-on-write snapshot (O(layers)
+        here), the pixels copied and encoded on a worker thread while the event loop runs. The
+        document is marked saved only if it did not change meanwhile. Any error is shown and
+        leaves the document (and its recovery files) as they were."""
+        import threading
 
-        try:
-            save_ora(doc, path)
-        except (ImageFileError, OSError) as exc:
-            self.show_error("Save", str(exc))  # type: ignore[attr-defined]
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        from ganstudio.core.io import save_ora
+        from ganstudio.core.snapshot import DocumentSnapshot
+
+        if getattr(self, "_saving", False):
+            self.status_message("A save is already running")  # type: ignore[attr-defined]
+            return False
+        self._saving = True
+        snap = DocumentSnapshot(doc)
+        outcome: dict = {}
+
+        def work() -> None:
+            try:
+                copy = snap.materialize()
+                save_ora(copy, path, mark_saved=False)
+            except BaseException as exc:  # noqa: BLE001 - shown to the user, never lost
+                outcome["error"] = exc
+            finally:
+                snap.release()
+
+        self.status_message(f"Saving {path.name}…", 0)  # type: ignore[attr-defined]
+        worker = threading.Thread(target=work, name="ganstudio-save", daemon=True)
+        worker.start()
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setInterval(15)
+        timer.timeout.connect(lambda: None if worker.is_alive() else loop.quit())
+        timer.start()
+        if worker.is_alive():
+            loop.exec()
+        timer.stop()
+        worker.join()
+        self._saving = False
+        exc = outcome.get("error")
+        if exc is not None:
+            log.error("saving %s failed: %r", path, exc)
+            self.show_error("Save", f"Could not save {path.name}: {exc}")  # type: ignore[attr-defined]
             return False
         if doc.path is None or Path(doc.path) != path:
             doc.set_path(path)
-        doc.mark_modified(False)
+        doc.metadata.pop("lossy_import", None)
+        doc.mark_modified(getattr(doc, "revision", 0) != snap.revision)
         settings_mod.add_recent_file(str(path.resolve()))
         self._refresh_recent()
         self.status_message(f"Saved {path.name}")  # type: ignore[attr-defined]

@@ -34,8 +34,8 @@ class RecoveryCommands:
                 except Exception as exc:  # noqa: BLE001
                     self.show_error("Recover", f"{e.title}: {exc}")  # type: ignore[attr-defined]
                     continue
-                self.add_document(doc)  # type: ignore[attr-defined]
-                discard(e)
+                # the recovery files stay until the document is saved or autosaved again
+                self.add_document(doc, recovered=e)  # type: ignore[attr-defined]
                 opened += 1
         elif box.clickedButton() is discard_btn:
             for e in entries:
