@@ -229,7 +229,8 @@ def cmd_ncnn_child(args) -> None:
     net.load_param(str(d / f"{name}.param"))
     net.load_model(str(d / f"{name}.bin"))
     ex = net.create_extractor()
-    ex.input("data", ncnn.Mat(np.ascontiguousarray(x.transpose(2, 0, 1))))
+    chw = np.ascontiguousarray(x.transpose(2, 0, 1))   # ncnn.Mat borrows this buffer: keep it alive
+    ex.input("data", ncnn.Mat(chw))
     _, out = ex.extract("output")
     y = np.clip(np.array(out).transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     Image.fromarray(y).save(args.output)
