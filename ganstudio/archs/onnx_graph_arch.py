@@ -95,8 +95,51 @@ class OnnxGraph(nn.Module):
                 means.append(_SpatialMean(i))
         self.means = nn.ModuleList(means)
         self._mean_of = {m.node_index: m for m in means}
+        self._pairs = self._find_var_pairs(g["nodes"])
         self._const_cache: dict[tuple, dict[str, torch.Tensor]] = {}
         self._plan()
+
+    def _find_var_pairs(self, nodes: list[dict]) -> list[tuple[int, int]]:
+        """(mean point, variance point) index pairs: ``v = mean((x - mean(x))**2)`` built from two
+        spatial means of the same ``x`` (instance norm written out, as these graphs do). The
+        tiling engine then gets both statistics of a layer in one pass."""
+        producer = {o: (i, n) for i, n in enumerate(nodes) for o in n["out"]}
+        point_of = {m.node_index: k for k, m in enumerate(self.means)}
+        passthrough = {"QuantizeLinear", "DequantizeLinear", "Reshape", "Transpose", "Identity"}
+
+        def back(name: str, ops: set[str]) -> tuple[str, dict | None, int]:
+            while name in producer:
+                i, n = producer[name]
+                if n["op"] not in ops:
+                    return name, n, i
+                name = n["in"][0]
+            return name, None, -1
+
+        pairs = []
+        for m in self.means:
+            _, sq, _ = back(nodes[m.node_index]["in"][0], {"QuantizeLinear", "DequantizeLinear"})
+            if sq is None:
+                continue
+            if sq["op"] == "Mul" and sq["in"][0] == sq["in"][1]:
+                d = sq["in"][0]
+            elif sq["op"] == "Pow":
+                d = sq["in"][0]
+            else:
+                continue
+            _, sub, _ = back(d, {"QuantizeLinear", "DequantizeLinear"})
+            if sub is None or sub["op"] != "Sub":
+                continue
+            _, src, si = back(sub["in"][1], passthrough)
+            if src is None or si not in point_of or nodes[si]["in"][0] != sub["in"][0]:
+                continue
+            pairs.append((point_of[si], point_of[m.node_index]))
+        return pairs
+
+    def mean_var_pairs(self) -> list[tuple[Any, Any]]:
+        """Stats-point pairs (mean, variance of the same tensor); only exact without fake quant."""
+        if self.fake_quant:
+            return []
+        return [(self.means[i], self.means[j]) for i, j in self._pairs]
 
     # -- planning ------------------------------------------------------------------------------
     def _plan(self) -> None:
