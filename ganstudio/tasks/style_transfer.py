@@ -129,11 +129,15 @@ def load_style_image(request: StyleRequest, inputs: TaskInputs) -> np.ndarray:
     if arr is None:
         if not request.style_image:
             raise TaskError("'any painting' needs a style image (--style-image PAINTING)")
-        from ..core.io import ImageFileError, read_image_array
+        # Pillow directly: tasks never import core.io (it pulls the document model); a painting
+        # needs no ICC / 16-bit / layered-file handling, only its pixels the right way up
+        from PIL import Image, ImageOps, UnidentifiedImageError
 
         try:
-            arr, _icc, _exif = read_image_array(request.style_image)
-        except (ImageFileError, OSError, ValueError) as exc:
+            with Image.open(request.style_image) as im:
+                im = ImageOps.exif_transpose(im)
+                arr = np.asarray(im.convert("RGBA" if "A" in im.getbands() else "RGB"))
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
             raise TaskError(f"cannot read the style image {request.style_image}: {exc}") from None
     arr = np.asarray(arr)
     try:
