@@ -168,9 +168,9 @@ def autocast_dtype(device: str, precision: str):
         return torch.bfloat16
     if precision == "fp16":
         return torch.float16 if dev == "cuda" else None
-    # auto
+    # auto (no fp16 for training: it would need loss scaling; GPUs without bf16 train in fp32)
     if dev == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     if dev == "cpu" and cpu_has_bf16():
         return torch.bfloat16
     return None
