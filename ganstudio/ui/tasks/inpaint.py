@@ -58,14 +58,22 @@ class InpaintPanel(QWidget):
             self.strategy.addItem(label, key)
         self.margin = self._spin(0, 1024, 128, " px")
         self.resize_limit = self._spin(256, 8192, 1280, " px")
-        self.dilate = self._spin(0, 64, 2, " px")
-        self.feather = self._spin(0, 64, 4, " px")
+        self.dilate = self._spin(0, 64, 0, " px")      # 0: only the painted pixels change
+        self.feather = self._spin(0, 64, 0, " px")     # a soft edge INSIDE the region
+        self.texture = self._spin(0, 100, 90, " %")
+        self.texture.setToolTip("Fine texture copied from the surroundings into the fill (0 = smooth)")
         form.addRow("Model", self.model)
         form.addRow("Strategy", self.strategy)
         form.addRow("Crop margin", self.margin)
         form.addRow("Resize limit", self.resize_limit)
         form.addRow("Grow mask by", self.dilate)
-        form.addRow("Feather", self.feather)
+        form.addRow("Feather (inside)", self.feather)
+        form.addRow("Texture", self.texture)
+        self.show_region = QPushButton("Show what will change")
+        self.show_region.setObjectName("inpaint_show_region")
+        self.show_region.setCheckable(True)
+        self.show_region.setToolTip("Outline the exact pixels Remove may change (nothing outside)")
+        lay.addWidget(self.show_region)
         self.button = QPushButton("Remove")
         self.button.setObjectName("inpaint_remove")
         lay.addWidget(self.button)
@@ -97,7 +105,7 @@ class InpaintPanel(QWidget):
         return InpaintRequest(model_id=self.model.currentData() or inpaint_task.BUILTIN_ID,
                               strategy=self.strategy.currentData(), crop_margin=self.margin.value(),
                               resize_limit=self.resize_limit.value(), dilate=self.dilate.value(),
-                              feather=self.feather.value())
+                              feather=self.feather.value(), texture=self.texture.value() / 100.0)
 
 
 def layer_result(result: Result, mask: np.ndarray, request: InpaintRequest) -> tuple[Result, Rect] | None:
@@ -140,7 +148,36 @@ class InpaintUI(TaskUI):
                         tip="Remove what the AI mask (or the selection) covers and fill it plausibly")
         self.add_action("Filters/AI", "Inpaint options…", self.show_options, name="task_inpaint_options")
         self.panel.button.clicked.connect(lambda _c=False: self.trigger())
+        self.panel.show_region.toggled.connect(lambda _on: self.preview_region())
+        for spin in (self.panel.dilate, self.panel.feather):
+            spin.valueChanged.connect(lambda _v: self.preview_region())
         window.tools.tool_changed.connect(self._tool_changed)
+
+    def region_weight(self) -> np.ndarray | None:
+        """The composite weight of the current mask and options: > 0 exactly where Remove may
+        change pixels (the same function the task composites with)."""
+        mask = self.window.task_mask()
+        if mask is None or not np.any(np.asarray(mask) > 127):
+            return None
+        return inpaint_task.composite_weight(mask, self.panel.request())
+
+    def preview_region(self) -> None:
+        """Tint the pixels that will change (cyan, their weight as opacity) on the canvas."""
+        if not self.panel.show_region.isChecked():
+            self.window.clear_preview()
+            return
+        w = self.region_weight()
+        if w is None:
+            self.window.clear_preview()
+            self.window.status_message("Paint a mask first: nothing would change")
+            return
+        bounds = mask_bounds((w > 0).astype(np.uint8) * 255)
+        sub = w[bounds.slices()]
+        tint = np.zeros(sub.shape + (4,), np.uint8)
+        tint[..., 1], tint[..., 2] = 220, 255
+        tint[..., 3] = np.round(40 + 150 * sub).astype(np.uint8) * (sub > 0)
+        self.window.show_preview(bounds, tint)
+        self.window.status_message(f"Remove will change {int((w > 0).sum()):,} px (nothing outside)")
 
     def refresh(self, doc: Any = None) -> None:
         super().refresh(doc)
