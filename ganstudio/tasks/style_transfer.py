@@ -12,6 +12,12 @@ wheels. Any catalog / user entry with ``task = "style_transfer"`` runs here (arc
   result is resized back to the photo's size (Lanczos).
 * Alpha is kept (the network sees RGB); grey images are stylised as RGB (a grey result with
   ``keep_colors``); 16-bit in -> 16-bit out. Tiny images are upscaled for the network and back.
+* ``region`` (x, y, w, h; a preview of the visible area): only that part is stylised, at the scale
+  the screen shows it (``preview_side``: longest side of the output), with the normalisation
+  statistics of the whole image at that scale (capped at ``PREVIEW_STATS_SIDE``) and the model's
+  receptive-field context around it: what Apply gives for that part when the whole image fits
+  the cap (Magenta networks always: they run at 1024 px), an estimate otherwise.
+* The ``style_thumbnails`` task renders many styles of one small image (the Style panel's grid).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ MIN_SIDE = 64            # networks see at least this many pixels per side (tiny
 STYLE_SIDE = 256         # the style predictor's input
 ONNX_CONTEXT = 64        # receptive radius of the Magenta transformer / 26-style net (<= 62 px)
 STATS_MODES = ("auto", "exact", "downscale")
+PREVIEW_STATS_SIDE = 1024  # previews: whole-image statistics from a copy at most this long
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class StyleRequest(Request):
     tile_size: int = 0                # 0 = ctx.tile_size, else automatic from the memory budget
     work_size: int = -1               # long side the network runs at; 0 = full size; -1 = model default
     stats: str = "auto"               # whole-image statistics: auto | exact | downscale
+    region: tuple = ()                # (x, y, w, h): stylise only this part (preview), see above
+    preview_side: int = 0             # region: longest side of the output (0 = the region's own)
 
 
 # -- small helpers (numpy / cv2, chunked so a 24 MP photo needs no full-size float copies) -------
@@ -325,6 +334,57 @@ def stylize_array(colour: np.ndarray, sm: StyleModel, fn: Any, request: StyleReq
     return out
 
 
+def preview_region(colour: np.ndarray, sm: StyleModel, fn: Any, request: StyleRequest,
+                   ctx: TaskContext, dev: Any, info: dict) -> Generator[Progress, None, tuple]:
+    """The region of ``request`` stylised at preview scale: (RGB output, (x0, y0, x1, y1) of the
+    region in input pixels it covers, scale)."""
+    from .norm_tiling import norm_tiled_apply
+
+    h, w = colour.shape[:2]
+    try:
+        x, y, rw, rh = (int(v) for v in request.region)
+    except (TypeError, ValueError):
+        raise TaskError(f"region must be (x, y, w, h), got {request.region!r}") from None
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + rw), min(h, y + rh)
+    if x1 <= x0 or y1 <= y0:
+        raise TaskError("the preview region is outside the image")
+    work = sm.work_size if request.work_size < 0 else int(request.work_size)
+    scale = 1.0
+    if work and max(h, w) > work:
+        scale = work / float(max(h, w))                     # the scale Apply runs the network at
+    side = int(request.preview_side or 0)
+    if side > 0:
+        scale = min(scale, side / float(max(x1 - x0, y1 - y0)))
+    stats_scale = min(scale, PREVIEW_STATS_SIDE / float(max(h, w)))
+    sw, sh = max(1, round(w * stats_scale)), max(1, round(h * stats_scale))
+    stats_img = resize(colour, (sw, sh))
+    if abs(stats_scale - scale) < 1e-9:
+        src_full, sx, sy = stats_img, sw / w, sh / h
+    else:
+        src_full, sx, sy = None, scale, scale
+    pad = sm.context
+    px0, py0 = int(math.floor(x0 * sx)), int(math.floor(y0 * sy))
+    px1, py1 = max(px0 + 1, int(math.ceil(x1 * sx))), max(py0 + 1, int(math.ceil(y1 * sy)))
+    cx0, cy0 = max(0, px0 - pad), max(0, py0 - pad)
+    if src_full is not None:
+        cx1, cy1 = min(sw, px1 + pad), min(sh, py1 + pad)
+        crop = src_full[cy0:cy1, cx0:cx1]
+    else:      # the context window of the full image, resized to the preview scale
+        fx0, fy0 = int(cx0 / sx), int(cy0 / sy)
+        fx1, fy1 = min(w, int(math.ceil((px1 + pad) / sx))), min(h, int(math.ceil((py1 + pad) / sy)))
+        crop = resize(colour[fy0:fy1, fx0:fx1], (max(1, round((fx1 - fx0) * sx)), max(1, round((fy1 - fy0) * sy))))
+        cx0, cy0 = round(fx0 * sx), round(fy0 * sy)
+    m = sm.multiple
+    ch, cw = crop.shape[:2]
+    out = yield from norm_tiled_apply(crop, fn, sm.module, tile=max(ch, cw) + m, overlap=32, pad=pad,
+                                      multiple=m, ctx=ctx, device=dev, stage="Preview", stats="auto",
+                                      info=info, stats_image=stats_img)
+    out = out[py0 - cy0:py0 - cy0 + (py1 - py0), px0 - cx0:px0 - cx0 + (px1 - px0)]
+    info.update(preview_scale=round(scale, 5), stats_scale=round(stats_scale, 5),
+                stats_size=[sw, sh], region=[x0, y0, x1 - x0, y1 - y0])
+    return out, (x0, y0, x1, y1), scale
+
+
 def run(inputs: TaskInputs, request: StyleRequest, ctx: TaskContext) -> Generator[Progress, None, Result]:
     from .device import precision_for_pixels, select_device
 
@@ -353,7 +413,15 @@ def run(inputs: TaskInputs, request: StyleRequest, ctx: TaskContext) -> Generato
     stats_image = inputs.extra.get("stats_image") if inputs.extra else None
     if stats_image is not None:
         stats_image = split_channels(np.asarray(stats_image))[0]
-    styled = yield from stylize_array(colour, sm, fn, request, ctx, dev, info, stats_image)
+    if request.region:
+        styled, (x0, y0, x1, y1), _scale = yield from preview_region(colour, sm, fn, request, ctx, dev, info)
+        ph, pw = styled.shape[:2]
+        colour = resize(np.ascontiguousarray(colour[y0:y1, x0:x1]), (pw, ph))
+        if alpha is not None:
+            alpha = resize(np.ascontiguousarray(alpha[y0:y1, x0:x1]), (pw, ph))
+            alpha = alpha[:, :, 0] if alpha.ndim == 3 else alpha
+    else:
+        styled = yield from stylize_array(colour, sm, fn, request, ctx, dev, info, stats_image)
     ctx.check_cancelled()
     strength = 1.0 if sm.kind == "arbitrary" else float(request.strength)
     styled = blend_rows(styled, colour, strength, bool(request.keep_colors))
@@ -374,6 +442,8 @@ def run(inputs: TaskInputs, request: StyleRequest, ctx: TaskContext) -> Generato
                 **info, **facts}
     yield Progress(1, 1, "Done")
     name = f"Stylized: {label}"
+    if request.region:
+        return Result(out, name=f"Preview: {label}", info=res_info)
     if inputs.mask is not None:
         return Result(out, name=name, info=res_info,
                       layers=[ResultLayer(out, None, name, np.ascontiguousarray(inputs.mask), dict(res_info))])
@@ -385,3 +455,57 @@ SPEC = register_task(TaskSpec(
     default_models=(DEFAULT_MODEL, ARBITRARY_MODEL, "cyclegan.vintagify"),
     ui="ganstudio.ui.tasks.style", cli="ganstudio.commands.stylize",
     description="CycleGAN styles, 26 built-in styles, any painting as a style (offline)"))
+
+
+# -- thumbnails (the Style panel's grid) ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ThumbnailsRequest(Request):
+    """Render ``items`` ((model_id, style_index, style_image), ...) of ``inputs.image`` (a small
+    photo); each finished thumbnail is also sent as a Progress preview (stage = its key)."""
+
+    task = "style_thumbnails"
+
+    items: tuple = ()
+    size: int = 160                  # the photo is resized to this long side first
+
+
+def thumbnail_key(model_id: str, style_index: int = 0, style_image: str = "") -> str:
+    return f"{model_id}#{int(style_index)}" + (f"@{style_image}" if style_image else "")
+
+
+def run_thumbnails(inputs: TaskInputs, request: ThumbnailsRequest, ctx: TaskContext
+                   ) -> Generator[Progress, None, Result]:
+    from .base import drive
+
+    if inputs.image is None:
+        raise TaskError("no image for the thumbnails")
+    colour, _alpha, _grey = split_channels(inputs.image)
+    if colour.dtype == np.uint16:
+        colour = (colour // 257).astype(np.uint8)
+    side = max(16, int(request.size))
+    h, w = colour.shape[:2]
+    s = side / float(max(h, w))
+    small = resize(colour, (max(1, round(w * s)), max(1, round(h * s))))
+    thumbs: dict[str, np.ndarray] = {}
+    errors: dict[str, str] = {}
+    n = len(request.items)
+    for i, item in enumerate(request.items):
+        ctx.check_cancelled()
+        mid, idx, painting = (list(item) + [0, ""])[:3]
+        key = thumbnail_key(mid, idx, painting)
+        try:
+            res = drive(run(TaskInputs(image=small), StyleRequest(model_id=str(mid), style_index=int(idx),
+                                                                  style_image=str(painting or "")), ctx))
+            thumbs[key] = res.image
+            yield Progress(i + 1, n, key, preview=res.image)
+        except TaskError as exc:
+            errors[key] = str(exc)
+            yield Progress(i + 1, n, key)
+    return Result(None, name="Style thumbnails", info={"errors": errors, "size": side},
+                  artefacts={"thumbnails": thumbs})
+
+
+THUMBS_SPEC = register_task(TaskSpec(
+    name="style_thumbnails", title="Style thumbnails", request_type=ThumbnailsRequest,
+    run=run_thumbnails, description="thumbnails of many styles of one small image (Style panel)"))
