@@ -3,7 +3,8 @@
 - Tiles of 256 px at mip level L (L chosen from zoom x devicePixelRatio), rendered on demand with a
   time budget per paint (the rest follows in the next paint; a coarser cached tile stands in).
 - ``doc.events.region`` marks tiles dirty and repaints only that part of the view.
-- Checkerboard under transparency (screen-space squares), AI-mask overlay (red, 50 %),
+- Checkerboard under transparency (screen-space squares), AI-mask overlay (50 %, colour
+  from Preferences / View > AI mask colour: ``set_mask_tint``),
   selection outline (black/white dashes), tool overlays (brush cursor, rubber bands).
 - Zoom: wheel (zooms at the cursor, like Krita; Ctrl+wheel too; Shift+wheel scrolls), Ctrl +/-,
   fit, 100 %. Pan: space-drag, middle button, scroll bars, touchpad scrolling.
@@ -83,6 +84,7 @@ class Canvas(QAbstractScrollArea):
         self._dragging_split = False
         self._pending = False
         self._fitted = False
+        self._mask_tint = MASK_TINT.copy()
         self.last_input = 0.0  # time.monotonic() of the last mouse / key / wheel event
         self._checker = QBrush(_checker_pixmap())
         self._cache = TileCache(self._render_region)
@@ -156,11 +158,29 @@ class Canvas(QAbstractScrollArea):
                 # "over" with a 50 % red in premultiplied space, on the masked box only
                 w = (m[:, box[1]].astype(np.float32) * (0.5 / 255.0))[..., None]
                 out = pm[box].astype(np.float32) * (1 - w)
-                out[..., :3] += MASK_TINT * w
+                out[..., :3] += self._mask_tint * w
                 out[..., 3:4] += 255.0 * w
                 pm = np.array(pm, copy=True) if not pm.flags.writeable else pm
                 pm[box] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         return pm
+
+    @property
+    def mask_tint(self) -> tuple[int, int, int]:
+        return tuple(int(v) for v in self._mask_tint)  # type: ignore[return-value]
+
+    def set_mask_tint(self, rgb: tuple[int, int, int]) -> None:
+        """Colour of the AI-mask overlay (50 % over the image); repaints what it covers."""
+        tint = np.array(rgb[:3], np.float32)
+        if np.array_equal(tint, self._mask_tint):
+            return
+        self._mask_tint = tint
+        ai = getattr(self.document, "ai_mask", None)
+        if ai is not None:
+            from ganstudio.core.selection import mask_bounds
+
+            box = mask_bounds(ai)
+            if box is not None:
+                self._on_region(box)
 
     @property
     def level(self) -> int:

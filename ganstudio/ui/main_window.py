@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QLabel, QMainWindow, QMenu, QMessageBox,
+                               QScrollArea, QTabWidget, QVBoxLayout, QWidget)
 
 from ganstudio import __version__
 from ganstudio.core.document import Document
@@ -40,6 +40,32 @@ from .task_host import TaskHost
 from .commands import WindowCommands
 
 log = logging.getLogger(__name__)
+
+
+#: the docks of the window itself; every other dock is a task panel (one tab group)
+STANDARD_DOCKS = ("tool_options", "layers", "jobs")
+#: a panel never forces the dock column wider than this (the rest scrolls)
+DOCK_MAX_MIN_WIDTH = 380
+
+
+def scroll_wrap(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless scroll area that resizes it to the dock's width: a panel taller
+    than its dock scrolls instead of overflowing (or growing the window)."""
+    area = QScrollArea()
+    area.setObjectName(f"scroll_{widget.objectName() or type(widget).__name__}")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    # long item texts (model names) must not widen the whole column: combos elide instead
+    for combo in widget.findChildren(QComboBox):
+        if combo.sizeAdjustPolicy() != QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon:
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(max(combo.minimumContentsLength(), 12))
+    area.setWidget(widget)
+    # as wide as the panel needs (no sideways scrolling), up to a sane column width
+    bar = area.verticalScrollBar().sizeHint().width()
+    area.setMinimumWidth(min(widget.minimumSizeHint().width() + bar + 2, DOCK_MAX_MIN_WIDTH))
+    return area
 
 
 @dataclass
@@ -110,7 +136,7 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         self.add_dock(self.layers_panel, "Layers", "right", name="layers")
         self.add_dock(self.jobs_panel, "Jobs", "right", name="jobs")
         self.resizeDocks([self.docks["tool_options"], self.docks["layers"], self.docks["jobs"]],
-                         [200, 420, 160], Qt.Orientation.Vertical)
+                         [400, 260, 150], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["layers"]], [300], Qt.Orientation.Horizontal)
         self.tools.tool_changed.connect(self._tool_changed)
         if self.panels_menu is not None:
@@ -183,18 +209,28 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         self.status.showMessage(text, timeout_ms)
 
     def add_dock(self, widget: QWidget, title: str, area: str = "right", *,
-                 name: str | None = None) -> QDockWidget:
+                 name: str | None = None, scroll: bool = True) -> QDockWidget:
+        """A dock holding ``widget`` (in a scroll area unless ``scroll=False``, so a long panel
+        never pushes the others off the screen nor grows the window). Task panels (every dock but
+        the standard ones) are tabs of Tool options' group: ``dock.show(); dock.raise_()``."""
+        key = name or title
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{name or title.lower().replace(' ', '_')}")
-        dock.setWidget(widget)
+        dock.setWidget(scroll_wrap(widget) if scroll and not isinstance(widget, QScrollArea)
+                       else widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         areas = {"right": Qt.DockWidgetArea.RightDockWidgetArea,
                  "left": Qt.DockWidgetArea.LeftDockWidgetArea,
                  "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
-        self.addDockWidget(areas.get(area, Qt.DockWidgetArea.RightDockWidgetArea), dock)
-        self.docks[name or title] = dock
+        where = areas.get(area, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(where, dock)
+        if key not in STANDARD_DOCKS and "tool_options" in self.docks and \
+                self.dockWidgetArea(self.docks["tool_options"]) == where:
+            # task panels are tabs next to Tool options: showing one never squeezes Layers / Jobs
+            self.tabifyDockWidget(self.docks["tool_options"], dock)
+        self.docks[key] = dock
         if self.panels_menu is not None:
             self.panels_menu.addAction(dock.toggleViewAction())
         return dock
@@ -233,6 +269,7 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
     def add_document(self, doc: Document, *, recovered: Any = None) -> Canvas:
         doc.history.memory_limit = int(self.preferences.undo_memory_mb) << 20
         canvas = Canvas(doc, self.tools)
+        canvas.set_mask_tint(self.preferences.ai_mask_rgb)
         canvas.zoom_changed.connect(self._zoom_changed)
         canvas.cursor_moved.connect(self.status.set_cursor)
         st = DocState(doc, canvas)

@@ -11,6 +11,9 @@ from ganstudio.tasks.base import TaskContext
 from .settings import settings
 
 DEVICES = ["auto", "cpu", "cuda", "mps"]
+#: tints of the painted AI mask (View > AI mask colour, Preferences); red is the default
+MASK_COLOURS = {"Red": "#e62828", "Cyan": "#00c8e6", "Green": "#28d23c", "Magenta": "#e628e6",
+                "Yellow": "#f0dc1e"}
 
 
 @dataclass
@@ -21,6 +24,7 @@ class Preferences:
     job_memory_mb: int = 0          # 0 = no limit; tasks may pick smaller tiles under it
     cache_dir: str = ""             # "" = default per-user model cache
     autosave_interval_s: int = 120  # 0 = autosave off
+    ai_mask_color: str = "#e62828"  # tint of the painted AI mask (#rrggbb)
 
     @classmethod
     def load(cls) -> Preferences:
@@ -36,7 +40,15 @@ class Preferences:
                 pass
         if prefs.device not in DEVICES:
             prefs.device = "auto"
+        if not _is_hex_colour(prefs.ai_mask_color):
+            prefs.ai_mask_color = MASK_COLOURS["Red"]
+        prefs.ai_mask_color = prefs.ai_mask_color.lower()
         return prefs
+
+    @property
+    def ai_mask_rgb(self) -> tuple[int, int, int]:
+        h = self.ai_mask_color.lstrip("#")
+        return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
     def save(self) -> None:
         s = settings()
@@ -61,3 +73,13 @@ class Preferences:
 
         if self.cache_dir:
             os.environ["GANSTUDIO_CACHE"] = self.cache_dir
+
+
+def _is_hex_colour(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != 7 or not value.startswith("#"):
+        return False
+    try:
+        int(value[1:], 16)
+    except ValueError:
+        return False
+    return True

@@ -67,3 +67,4 @@ class EditCommands:
 
                 st.autosaver = Autosaver(st.doc, interval_s=prefs.autosave_interval_s)
         self.status.set_device(prefs.device)  # type: ignore[attr-defined]
+        self.set_ai_mask_color(prefs.ai_mask_color)  # type: ignore[attr-defined]

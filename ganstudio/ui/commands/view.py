@@ -1,4 +1,4 @@
-"""View menu: zoom, before/after compare, brush size.
+"""View menu: zoom, before/after compare, brush size, AI-mask colour.
 
 A mixin of MainWindow (see ui/commands/__init__.py); the pixel work is core's."""
 
@@ -53,6 +53,18 @@ class ViewCommands:
         if canvas is not None and (canvas.compare_mode != mode or
                                    canvas._compare_layer is not (layer if mode != "off" else None)):
             canvas.set_compare(layer if mode != "off" else None, mode)
+
+    def set_ai_mask_color(self, hexcol: str) -> None:
+        """The AI-mask tint (#rrggbb) of every canvas; saved in the preferences."""
+        prefs = self.preferences  # type: ignore[attr-defined]
+        prefs.ai_mask_color = hexcol.lower()
+        prefs.save()
+        for st in self._docs:  # type: ignore[attr-defined]
+            st.canvas.set_mask_tint(prefs.ai_mask_rgb)
+        for ui in getattr(self, "task_uis", {}).values():
+            hook = getattr(ui, "mask_colour_changed", None)
+            if hook is not None:
+                hook(prefs.ai_mask_color)
 
     def change_brush_size(self, direction: int) -> None:
         s = self.tools.settings

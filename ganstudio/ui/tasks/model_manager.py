@@ -1,8 +1,11 @@
 """The model manager dialog: installed / available models, size, licence (non-commercial flagged
 plainly), download (or convert) with progress and cancel, import a file, verify, remove.
 
-Reachable from Filters/AI > Model manager… and from the Upscale dialog. Downloads run on a
-Python thread; progress reaches the dialog through a queued Qt signal. No torch at import.
+Reachable from Filters/AI > Model manager…, the Upscale dialog and the task panels ("Get this
+model…"). Downloads, Verify (hashing, loading) and Import (hashing, loading a checkpoint) run on a
+Python thread, never on the GUI thread; progress and results reach the dialog through queued Qt
+signals. An offline download says so, shows the address to copy and offers to import a file
+downloaded elsewhere. No torch at import.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -35,8 +40,6 @@ COLUMNS = ["Model", "Task", "Status", "Size", "Licence", "Source"]
 
 
 def _human(n: int) -> str:
-    if not n:
-        return "?"
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -44,16 +47,110 @@ def _human(n: int) -> str:
     return str(n)
 
 
+def catalog_size(st: Any) -> int:
+    """Bytes of a model: on disk when installed, else what the catalog lists (the entry's size,
+    or the sum of its files' sizes); 0 when the catalog knows none."""
+    e = st.entry
+    if st.installed and st.size_on_disk:
+        return int(st.size_on_disk)
+    if e.size:
+        return int(e.size)
+    return int(sum(f.size for f in e.files))
+
+
+def size_text(st: Any) -> str:
+    n = catalog_size(st)
+    return _human(n) if n else "not listed"
+
+
+#: what an unreachable network looks like in urllib / socket errors (the message of DownloadError)
+_OFFLINE_SIGNS = ("urlerror", "name resolution", "name or service not known", "nodename nor servname",
+                  "network is unreachable", "no route to host", "connection refused",
+                  "getaddrinfo", "no address associated", "timed out", "connectionreseterror",
+                  "connection reset", "temporary failure", "errno 11001", "errno -2", "errno -3")
+
+
+def is_offline_error(message: str) -> bool:
+    low = message.lower()
+    return any(sign in low for sign in _OFFLINE_SIGNS) and "http " not in low
+
+
+def download_urls(entry: Any) -> list[str]:
+    out = []
+    for f in getattr(entry, "files", ()):
+        if f.url:
+            out.append(f.url)
+        elif getattr(f, "gdrive", ""):
+            out.append(f"https://drive.google.com/uc?id={f.gdrive}")
+    return out
+
+
 class _Bridge(QObject):
     progress = Signal(int, int)
     finished = Signal(str, str)     # id, error ("" = ok; "cancelled")
+    work_done = Signal(str, str, object, object)   # kind, id, result, exception (None = ok)
 
 
 class _Cancel:
     cancelled = False
 
 
+class OfflineDialog(QDialog):
+    """A download failed because the server cannot be reached: say so plainly, show the address
+    to copy, and offer to import the file downloaded on another computer."""
+
+    def __init__(self, manager: ModelManagerDialog, mid: str, error: str) -> None:
+        super().__init__(manager)
+        self.setObjectName("offline_dialog")
+        self.setWindowTitle("No connection")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        entry = manager.store.entry(mid)
+        lay = QVBoxLayout(self)
+        head = QLabel(f"<b>{entry.name}</b> could not be downloaded: this computer seems to be "
+                      "offline (or a firewall blocks the download server).")
+        head.setWordWrap(True)
+        lay.addWidget(head)
+        how = QLabel("Download the file on a computer that is online, from the address below, "
+                     "then import it here. GAN Studio checks it before using it.")
+        how.setWordWrap(True)
+        lay.addWidget(how)
+        self.urls: list[QLineEdit] = []
+        for url in download_urls(entry) or ["(no address in the catalog)"]:
+            row = QHBoxLayout()
+            edit = QLineEdit(url)
+            edit.setReadOnly(True)
+            edit.setObjectName("offline_url")
+            edit.setCursorPosition(0)
+            copy = QPushButton("Copy address")
+            copy.clicked.connect(lambda _c=False, u=url: QApplication.clipboard().setText(u))
+            row.addWidget(edit, 1)
+            row.addWidget(copy)
+            lay.addLayout(row)
+            self.urls.append(edit)
+        detail = QLabel(f"<span style='color:#8b8f98'>Details: {error}</span>")
+        detail.setWordWrap(True)
+        detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(detail)
+        buttons = QHBoxLayout()
+        self.import_btn = QPushButton("Import a file you downloaded elsewhere…")
+        self.import_btn.setObjectName("offline_import")
+        self.import_btn.clicked.connect(lambda _c=False: (self.accept(), manager.import_file(mid=mid)))
+        retry = QPushButton("Try again")
+        retry.clicked.connect(lambda _c=False: (self.accept(), manager.start_download(mid)))
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        buttons.addWidget(self.import_btn)
+        buttons.addStretch(1)
+        buttons.addWidget(retry)
+        buttons.addWidget(close)
+        lay.addLayout(buttons)
+        self.resize(620, self.sizeHint().height())
+
+
 class ModelManagerDialog(QDialog):
+    #: a model was installed, imported or removed (task panels refresh their model lists)
+    models_changed = Signal()
+
     def __init__(self, parent: QWidget | None = None, store: Any = None) -> None:
         super().__init__(parent)
         from ganstudio.models.store import default_store
@@ -70,7 +167,10 @@ class ModelManagerDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # Task never cut
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
         lay.addWidget(self.table)
         self.details = QLabel()
@@ -106,9 +206,13 @@ class ModelManagerDialog(QDialog):
         self._bridge = _Bridge(self)
         self._bridge.progress.connect(self._on_progress)
         self._bridge.finished.connect(self._on_finished)
+        self._bridge.work_done.connect(self._on_work_done)
         self._cancel: _Cancel | None = None
         self._thread: threading.Thread | None = None
         self.last_message = ""
+        self.last_error = ""
+        self.offline_dialog: OfflineDialog | None = None
+        self.resize(1000, 460)
         self.refresh()
 
     # -- table ------------------------------------------------------------------------------------
@@ -124,10 +228,15 @@ class ModelManagerDialog(QDialog):
             lic = e.licence + ("  — NON-COMMERCIAL" if e.non_commercial else "")
             source = {"package": "bundled package", "download": "download",
                       "builtin": "built in"}.get(e.kind, "imported")
-            size = st.size_on_disk if st.installed else e.size
-            vals = [f"{e.name}\n{e.id}", e.task, status, _human(size), lic, source]
+            size = size_text(st)
+            size_tip = ("on disk" if st.installed else "download size (catalog)") if catalog_size(st) \
+                else "The catalog lists no size for this model; the download shows it once the " \
+                     "server reports it."
+            vals = [f"{e.name}\n{e.id}", e.task, status, size, lic, source]
+            tips = [f"{e.name} ({e.id})", e.task, status, size_tip, lic, source]
             for c, v in enumerate(vals):
                 item = QTableWidgetItem(v)
+                item.setToolTip(tips[c])
                 item.setData(Qt.ItemDataRole.UserRole, e.id)
                 if c == 4 and e.non_commercial:
                     item.setForeground(QColor("#e05050"))
@@ -163,7 +272,8 @@ class ModelManagerDialog(QDialog):
                                      and st.entry.kind in ("download", "package"))
         if st is not None:
             self.download_btn.setText("Convert" if st.entry.kind == "package" else "Download")
-        self.verify_btn.setEnabled(bool(st) and not busy)
+        # Verify checks installed files; a model that is not installed has nothing to verify
+        self.verify_btn.setEnabled(bool(st) and not busy and st.installed)
         self.remove_btn.setEnabled(bool(st) and not busy and st.installed and st.entry.kind != "builtin")
         self.import_btn.setEnabled(not busy)
         if st is None:
@@ -232,40 +342,92 @@ class ModelManagerDialog(QDialog):
         self.cancel_btn.setVisible(False)
         if error == "cancelled":
             self.last_message = f"{mid}: download cancelled (it resumes next time)"
+        elif error and is_offline_error(error):
+            self.last_message = f"{mid}: offline"
+            self.last_error = error
+            self.offline_dialog = OfflineDialog(self, mid, error)
+            self.offline_dialog.open()
         elif error:
             self.last_message = f"{mid}: {error}"
             self._error(error)
         else:
             self.last_message = f"{mid}: installed"
+            self.models_changed.emit()
         self.refresh()
 
-    def import_file(self, path: str | None = None) -> str | None:
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Import model weights", "",
-                "Weights (*.safetensors *.pth *.pt *.ckpt *.bin);;All files (*)")
-        if not path:
-            return None
-        try:
-            mid = self.store.import_file(path)
-        except Exception as exc:  # noqa: BLE001 - user-facing
-            self._error(str(exc))
-            return None
-        self.last_message = f"imported as {mid}"
-        self.refresh()
-        self.select(mid)
-        return mid
+    # -- work on a thread (verify, import): the GUI thread only starts it and shows the result ----
+    def _run(self, kind: str, mid: str, busy_text: str, fn: Any) -> bool:
+        if self._thread is not None:
+            return False
+        bridge = self._bridge
 
-    def verify_selected(self) -> None:
+        def work() -> None:
+            try:
+                bridge.work_done.emit(kind, mid, fn(), None)
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                bridge.work_done.emit(kind, mid, None, exc)
+
+        self.progress.setRange(0, 0)            # busy: hashing / loading has no byte count here
+        self.progress.setFormat(busy_text)
+        self.progress.setTextVisible(True)
+        self.progress.setVisible(True)
+        self._thread = threading.Thread(target=work, name=f"{kind}-{mid}", daemon=True)
+        self._thread.start()
+        self._selection_changed()
+        return True
+
+    def _on_work_done(self, kind: str, mid: str, result: Any, exc: Any) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+        self.progress.setVisible(False)
+        if kind == "verify":
+            if exc is not None:
+                self.last_message = f"{mid}: FAILED: {exc}"
+                self._error(self.last_message)
+            else:
+                self.last_message = f"{mid}: {'OK' if result.ok else 'FAILED'}: {result.message}"
+                if result.ok:
+                    box = QMessageBox(QMessageBox.Icon.Information, TITLE, self.last_message,
+                                      QMessageBox.StandardButton.Ok, self)
+                    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+                    box.open()
+                else:
+                    self._error(self.last_message)
+        elif kind == "import":
+            if exc is not None:
+                self.last_message = f"import failed: {exc}"
+                self._error(str(exc))
+            else:
+                self.last_message = f"imported as {result}"
+                self.refresh()
+                self.select(result)
+                self.models_changed.emit()
+        self.refresh()
+
+    def import_file(self, path: str | None = None, *, mid: str | None = None) -> bool:
+        """Import a weights file (for catalog model ``mid``: checked against its facts, else a new
+        ``user.*`` model). Hashing and loading run on a thread; returns True when started."""
+        if not path:
+            what = self.store.entry(mid).name if mid else "model weights"
+            names = [f.name for f in self.store.entry(mid).files] if mid else []
+            filt = (f"{', '.join(names)} ({' '.join(names)});;" if names else "") + \
+                "Weights (*.safetensors *.pth *.pt *.ckpt *.bin *.zip *.pkl);;All files (*)"
+            path, _ = QFileDialog.getOpenFileName(self, f"Import {what}", "", filt)
+        if not path:
+            return False
+        store = self.store
+        return self._run("import", mid or "", f"Checking {path.rsplit('/', 1)[-1]}…",
+                         lambda: store.import_file(path, mid))
+
+    def verify_selected(self) -> bool:
+        """Check the selected installed model (hashes, loading) on a thread."""
         mid = self.selected_id()
-        if not mid:
-            return
-        res = self.store.verify(mid)
-        self.last_message = f"{mid}: {'OK' if res.ok else 'FAILED'}: {res.message}"
-        if res.ok:
-            QMessageBox.information(self, TITLE, self.last_message)
-        else:
-            self._error(self.last_message)
+        st = self._status(mid) if mid else None
+        if st is None or not st.installed:
+            return False
+        store = self.store
+        return self._run("verify", mid, f"Verifying {mid}…", lambda: store.verify(mid))
 
     def remove_selected(self, confirm: bool = True) -> None:
         mid = self.selected_id()
@@ -282,6 +444,7 @@ class ModelManagerDialog(QDialog):
         except Exception as exc:  # noqa: BLE001
             self._error(str(exc))
         self.refresh()
+        self.models_changed.emit()
 
     def _error(self, msg: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, TITLE, msg, QMessageBox.StandardButton.Ok, self)
@@ -310,14 +473,17 @@ class ModelManagerUI(TaskUI):
         super().__init__()
         self.dialog: ModelManagerDialog | None = None
 
-    def trigger(self) -> ModelManagerDialog:  # type: ignore[override]
+    def trigger(self, select: str | None = None) -> ModelManagerDialog:  # type: ignore[override]
         if self.dialog is None:
             self.dialog = ModelManagerDialog(self.window)
         self.dialog.refresh()
+        if select:
+            self.dialog.select(select)
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog
 
 
-def open_dialog(window) -> ModelManagerDialog:  # noqa: ANN001
-    return window.task_ui("model_manager").trigger()
+def open_dialog(window, select: str | None = None) -> ModelManagerDialog:  # noqa: ANN001
+    """The model manager (one per window), with ``select`` (a model id) selected."""
+    return window.task_ui("model_manager").trigger(select)
