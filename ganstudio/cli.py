@@ -8,7 +8,8 @@ import json
 import logging
 import sys
 
-from . import __version__
+from .worker import protocol as _worker_protocol  # noqa: F401 - first: notes the start-up environment
+from . import __version__  # noqa: I001
 from .commands import command_modules
 from .commands.errors import CliError  # re-exported: ``from ganstudio.cli import CliError`` still works
 
@@ -34,7 +35,36 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if callable(register):
             register(sub)
+    from .worker.command import add_parser as add_worker_parser
+
+    add_worker_parser(sub, main, preload)
     return parser
+
+
+_parser: argparse.ArgumentParser | None = None
+
+
+def _cached_parser() -> argparse.ArgumentParser:
+    """One parser per process: the warm worker builds it once and every forked command reuses it."""
+    global _parser
+    if _parser is None:
+        _parser = build_parser()
+    return _parser
+
+
+def preload() -> None:
+    """What the warm worker imports before it forks commands: torch, every command, task and
+    network module. Imports only: no torch operation runs here (no thread pool, no CUDA context
+    may exist before fork)."""
+    import torch  # noqa: F401
+
+    from .archs import registry as archs
+    from .models import loader  # noqa: F401
+    from .tasks import device, registry, tiling  # noqa: F401
+
+    _cached_parser()
+    registry.discover()
+    archs.discover()
 
 
 def _open_window(files: list[str]) -> int:
@@ -45,7 +75,7 @@ def _open_window(files: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = _cached_parser()
     known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()  # type: ignore[union-attr]
     if not argv or argv[0] == "--sample" or (argv[0] not in known and not argv[0].startswith("-")):
         return _open_window(argv)
@@ -64,4 +94,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
+    argv = sys.argv[1:]
+    if argv and argv[0] != "worker" and argv[0] in command_modules():
+        from .worker import client
+
+        code = client.run(argv)   # None: no warm worker took it
+        if code is not None:
+            sys.exit(code)
     sys.exit(main())
