@@ -247,20 +247,20 @@ class StylePanel(QWidget):
         self.choices: dict[str, StyleChoice] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        intro = QLabel("Pick a style (rendered on the sample photo), or any painting. Preview shows "
-                       "the visible area; Apply adds a new layer (the selection only, if any).")
+        intro = QLabel("Pick a style or any painting. Preview: the visible area. Apply: a new "
+                       "layer (only the selection, if there is one).")
         intro.setWordWrap(True)
         lay.addWidget(intro)
         self.grid = QListWidget()
         self.grid.setObjectName("style_grid")
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(THUMB_ICON, THUMB_ICON))
-        self.grid.setGridSize(QSize(THUMB_ICON + 14, THUMB_ICON + 30))
+        self.grid.setGridSize(QSize(THUMB_ICON + 14, THUMB_ICON + 40))
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setWordWrap(True)
         self.grid.setUniformItemSizes(True)
-        self.grid.setMinimumHeight(2 * (THUMB_ICON + 30) + 8)
+        self.grid.setMinimumHeight(int(1.6 * (THUMB_ICON + 40)))
         self.grid.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         lay.addWidget(self.grid, 1)
         self.chosen = QLabel()
@@ -298,16 +298,16 @@ class StylePanel(QWidget):
         srow.addWidget(self.strength, 1)
         srow.addWidget(self.strength_label)
         form.addRow("Strength", srow)
-        self.keep_colors = QCheckBox("Keep the photo's colours")
-        self.keep_colors.setObjectName("style_keep_colors")
-        self.keep_colors.setToolTip("Luminance-only transfer: brush strokes and texture, the photo's own colours")
-        form.addRow(self.keep_colors)
         self.source = QComboBox()
         self.source.setObjectName("style_source")
         self.source.addItem("Visible image", "composite")
         self.source.addItem("Active layer", "active")
         form.addRow("Stylise", self.source)
         lay.addLayout(form)
+        self.keep_colors = QCheckBox("Keep the photo's colours")
+        self.keep_colors.setObjectName("style_keep_colors")
+        self.keep_colors.setToolTip("Luminance-only transfer: brush strokes and texture, the photo's own colours")
+        lay.addWidget(self.keep_colors)
 
         prow = QHBoxLayout()
         self.preview_btn = QPushButton("Preview")
@@ -316,7 +316,7 @@ class StylePanel(QWidget):
         self.clear_btn = QPushButton("Clear preview")
         self.clear_btn.setObjectName("style_clear_preview")
         prow.addWidget(self.preview_btn, 1)
-        prow.addWidget(self.clear_btn)
+        prow.addWidget(self.clear_btn, 1)
         lay.addLayout(prow)
         arow = QHBoxLayout()
         self.apply_btn = QPushButton("Apply as new layer")
@@ -332,7 +332,11 @@ class StylePanel(QWidget):
         self.before.setObjectName("style_before")
         self.before.setCheckable(True)
         self.before.setToolTip("Hide the style layer to compare (View > Compare: show before)")
-        lay.addWidget(self.before)
+        brow = QHBoxLayout()
+        brow.addWidget(self.before, 1)
+        self.manager_btn = QPushButton("Models…")
+        brow.addWidget(self.manager_btn, 1)
+        lay.addLayout(brow)
         self.progress = QProgressBar()
         self.progress.setObjectName("style_progress")
         self.progress.setRange(0, 100)
@@ -342,13 +346,9 @@ class StylePanel(QWidget):
         self.status.setObjectName("style_status")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
-        mrow = QHBoxLayout()
-        self.manager_btn = QPushButton("Models…")
         self.train_btn = QPushButton("Train your own style…")
         self.train_btn.setObjectName("style_train")
-        mrow.addWidget(self.manager_btn)
-        mrow.addWidget(self.train_btn, 1)
-        lay.addLayout(mrow)
+        lay.addWidget(self.train_btn)
 
         self.grid.currentItemChanged.connect(lambda _cur, _prev: self.update_chosen())
         self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v} %"))
@@ -390,7 +390,8 @@ class StylePanel(QWidget):
         self.update_chosen()
 
     def _add_item(self, c: StyleChoice, icon: QIcon | None) -> QListWidgetItem:
-        item = QListWidgetItem(icon or QIcon(), c.name)
+        short = c.name.split(" (")[0]
+        item = QListWidgetItem(icon or QIcon(), short[:28])
         item.setData(Qt.ItemDataRole.UserRole, c.key)
         tip = f"{c.name}\n{c.model_id}\nLicence: {c.licence}"
         if c.non_commercial:
@@ -398,7 +399,7 @@ class StylePanel(QWidget):
         if not c.usable:
             tip += "\nNot installed: download it in the model manager"
         item.setToolTip(tip)
-        item.setSizeHint(QSize(THUMB_ICON + 12, THUMB_ICON + 28))
+        item.setSizeHint(QSize(THUMB_ICON + 12, THUMB_ICON + 38))
         if c.key == PAINTING_KEY:
             self.grid.insertItem(0, item)
         else:
@@ -423,6 +424,7 @@ class StylePanel(QWidget):
         if it is None:
             return False
         self.grid.setCurrentItem(it)
+        self.grid.scrollToItem(it)
         return True
 
     def current_key(self) -> str:
@@ -513,8 +515,11 @@ class StyleUI(TaskUI):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.panel)
-        scroll.setMinimumWidth(3 * (THUMB_ICON + 14) + 40)
-        self.dock = window.add_dock(scroll, "Style", "right", name="style")
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(max(3 * (THUMB_ICON + 14) + 24, self.panel.minimumSizeHint().width()) + bar + 4)
+        # left: the right column is shared by tool options / scene / layers / jobs; on the left the
+        # panel gets the window's full height (all of it fits a 1280x720 window without scrolling)
+        self.dock = window.add_dock(scroll, "Style", "left", name="style")
         self.dock.hide()
         self.add_action("Filters", "Style transfer…", self.show_panel, name="task_style_transfer",
                         tip=self.status_tip)
