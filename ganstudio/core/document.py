@@ -111,6 +111,14 @@ class Document:
         return self._modified
 
     def mark_modified(self, value: bool = True) -> None:
+        """Set from outside the history: False = saved now (undo / redo back to this state clear
+        ``modified`` again), True = changed in a way the history cannot undo back to clean."""
+        history = getattr(self, "history", None)
+        if history is not None:
+            history.mark_clean() if not value else history.mark_unclean()
+        self._set_modified(value)
+
+    def _set_modified(self, value: bool) -> None:
         if self._modified != value:
             self._modified = value
             self.events.modified.emit(value)

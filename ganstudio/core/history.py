@@ -241,6 +241,10 @@ class HistoryEvents(SignalGroup):
     changed = Signal()  # undo/redo stacks changed
 
 
+#: clean-state marker: the saved state is the one with an empty undo stack
+_EMPTY = object()
+
+
 class History:
     def __init__(self, doc: Document, memory_limit: int = 1024 * 1024 * 1024) -> None:
         self.doc = doc
@@ -251,6 +255,38 @@ class History:
         self._open: Step | None = None
         self._depth = 0
         self._replaying = False
+        # The saved ("clean") state, as QUndoStack's clean index: the step on top of the undo stack
+        # when the document was saved (_EMPTY: no step), None when no state reachable by undo /
+        # redo is the saved one. Undoing or redoing back to it clears ``doc.modified``.
+        self._clean: Any = _EMPTY
+
+    # -- clean state ------------------------------------------------------------------------------
+    def mark_clean(self) -> None:
+        """The current state is the saved one (Document.mark_modified(False) calls this)."""
+        self._clean = self._undo[-1] if self._undo else _EMPTY
+
+    def mark_unclean(self) -> None:
+        """No state in the history is the saved one (e.g. recovered or changed outside it)."""
+        self._clean = None
+
+    @property
+    def is_clean(self) -> bool:
+        return self._open is None and (self._undo[-1] if self._undo else _EMPTY) is self._clean
+
+    def _sync_modified(self) -> None:
+        """After undo / redo: modified unless back at the saved state."""
+        setter = getattr(self.doc, "_set_modified", None)  # the owner may be a test double
+        if setter is not None:
+            setter(not self.is_clean)
+        else:
+            self.doc.mark_modified()
+
+    def _mark_changed(self) -> None:
+        setter = getattr(self.doc, "_set_modified", None)
+        if setter is not None:
+            setter(True)
+        else:
+            self.doc.mark_modified()
 
     # -- recording --------------------------------------------------------------------------------
     def begin(self, label: str) -> None:
@@ -271,7 +307,7 @@ class History:
                 self._redo.clear()
                 self._enforce_limit()
                 self._bump()
-                self.doc.mark_modified()
+                self._mark_changed()
             self.events.changed.emit()
 
     @contextmanager
@@ -306,8 +342,10 @@ class History:
             first = last.commands[0]
             assert isinstance(first, CallbackCommand)
             last.commands = [CallbackCommand(last.label, first._undo, command._redo)]
+            if last is self._clean:      # the saved state was folded away
+                self._clean = None
             self._bump()
-            self.doc.mark_modified()
+            self._mark_changed()
             return
         self.push(command)
         if self._open is None and self._undo:
@@ -351,7 +389,7 @@ class History:
         self._replay(step.undo)
         self._redo.append(step)
         self._bump()
-        self.doc.mark_modified()
+        self._sync_modified()
         self.events.changed.emit()
         return True
 
@@ -362,7 +400,7 @@ class History:
         self._replay(step.redo)
         self._undo.append(step)
         self._bump()
-        self.doc.mark_modified()
+        self._sync_modified()
         self.events.changed.emit()
         return True
 
@@ -381,6 +419,7 @@ class History:
     def clear(self) -> None:
         self._undo.clear()
         self._redo.clear()
+        self._clean = None if getattr(self.doc, "modified", False) else _EMPTY
         self.events.changed.emit()
 
     @property
@@ -399,7 +438,13 @@ class History:
             self._redo.clear()
         total = self.nbytes
         while len(self._undo) > 1 and total > self.memory_limit:
-            total -= self._undo.pop(0).nbytes
+            dropped = self._undo.pop(0)
+            total -= dropped.nbytes
+            # the state before the new bottom step is the one after ``dropped``
+            if self._clean is _EMPTY:
+                self._clean = None
+            elif self._clean is dropped:
+                self._clean = _EMPTY
 
     def __len__(self) -> int:
         return len(self._undo)

@@ -84,6 +84,8 @@ class Canvas(QAbstractScrollArea):
         self._dragging_split = False
         self._pending = False
         self._fitted = False
+        self._fit_view = False              # the zoom is "fit" (initial fit or Ctrl+0): kept on resize
+        self._doc_size = document.size
         self._mask_tint = MASK_TINT.copy()
         self.last_input = 0.0  # time.monotonic() of the last mouse / key / wheel event
         self._checker = QBrush(_checker_pixmap())
@@ -125,10 +127,35 @@ class Canvas(QAbstractScrollArea):
             self._on_region(self.document.bounds)
 
     def _on_size(self, _size: Any) -> None:
+        """The document changed size (upscale, image size, crop, canvas size, their undo): a view
+        that was fit is fitted again; otherwise the zoom stays and the same part of the image
+        (relative position) stays in the middle of the view, as Krita does."""
+        old_w, old_h = self._doc_size
+        rel = self._center_doc(old_w, old_h)
+        rel = (rel[0] / max(1, old_w), rel[1] / max(1, old_h))
+        self._doc_size = self.document.size
         self._cache.set_bounds(self.document.bounds)
         self._selection_dirty = True
-        self._update_scrollbars()
+        if self._fit_view:
+            self._auto_fit()
+        else:
+            self._update_scrollbars()
+            self.center_on(QPointF(rel[0] * self.document.width, rel[1] * self.document.height))
         self.viewport().update()
+
+    def _center_doc(self, w: int, h: int) -> tuple[float, float]:
+        """The document point at the middle of the view for a document of size ``w`` x ``h``."""
+        vw, vh = self.viewport().width(), self.viewport().height()
+        z = self._zoom
+        ox = float((vw - int(w * z)) // 2) if w * z <= vw else -float(self.horizontalScrollBar().value())
+        oy = float((vh - int(h * z)) // 2) if h * z <= vh else -float(self.verticalScrollBar().value())
+        return (vw / 2 - ox) / z, (vh / 2 - oy) / z
+
+    def center_on(self, doc_pt: QPointF) -> None:
+        """Scroll so that ``doc_pt`` (document coordinates) is in the middle of the view."""
+        z = self._zoom
+        self.horizontalScrollBar().setValue(int(round(doc_pt.x() * z - self.viewport().width() / 2)))
+        self.verticalScrollBar().setValue(int(round(doc_pt.y() * z - self.viewport().height() / 2)))
 
     def _on_selection(self, _rect: Any) -> None:
         self._selection_dirty = True
@@ -199,7 +226,10 @@ class Canvas(QAbstractScrollArea):
         p = QPainter(self.viewport())
         p.fillRect(event.rect(), QColor("#1e1f22"))
         doc = self.document
-        view_doc = self.doc_rect_to_view(doc.bounds)
+        # the image's rectangle rounded exactly as the tiles are (``_tile_target``): with the
+        # floor/ceil of ``doc_rect_to_view`` a 1 px line of checkerboard showed along the right or
+        # bottom edge at zooms like 39 % (a dashed, selection-like line on opaque photos)
+        view_doc = self._image_view_rect()
         clip = event.rect().intersected(view_doc)
         self._pending = False
         if not clip.isEmpty():
@@ -389,6 +419,15 @@ class Canvas(QAbstractScrollArea):
         oy = float((vh - int(h)) // 2) if h <= vh else -float(self.verticalScrollBar().value())
         return ox, oy
 
+    def _image_view_rect(self) -> QRect:
+        """The document's rectangle in viewport pixels, rounded like the tiles are drawn."""
+        ox, oy = self._origin()
+        z = self._zoom
+        x0, y0 = int(round(ox)), int(round(oy))
+        x1 = int(round(self.document.width * z + ox))
+        y1 = int(round(self.document.height * z + oy))
+        return QRect(x0, y0, x1 - x0, y1 - y0)
+
     def view_to_doc(self, pos: QPointF | QPoint) -> QPointF:
         ox, oy = self._origin()
         return QPointF((pos.x() - ox) / self._zoom, (pos.y() - oy) / self._zoom)
@@ -420,6 +459,7 @@ class Canvas(QAbstractScrollArea):
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         zoom = float(min(ZOOM_MAX, max(ZOOM_MIN, zoom)))
+        self._fit_view = False
         if anchor is None:
             anchor = QPointF(self.viewport().width() / 2, self.viewport().height() / 2)
         doc_pt = self.view_to_doc(anchor)
@@ -446,6 +486,12 @@ class Canvas(QAbstractScrollArea):
         vw, vh = max(1, self.viewport().width() - 24), max(1, self.viewport().height() - 24)
         self.set_zoom(min(vw / self.document.width, vh / self.document.height))
         self._fitted = True
+        self._fit_view = True
+
+    @property
+    def fit_view(self) -> bool:
+        """True while the zoom is the automatic fit (kept when the document changes size)."""
+        return self._fit_view
 
     def _update_scrollbars(self) -> None:
         vw, vh = self.viewport().width(), self.viewport().height()
@@ -474,10 +520,15 @@ class Canvas(QAbstractScrollArea):
     def _initial_fit(self) -> None:
         if self._fitted:
             return
+        self._auto_fit()
+
+    def _auto_fit(self) -> None:
+        """100 % when the whole image fits the view, else fit it."""
         vw, vh = self.viewport().width(), self.viewport().height()
         if self.document.width <= vw - 24 and self.document.height <= vh - 24:
             self.set_zoom(1.0)
             self._fitted = True
+            self._fit_view = True
         else:
             self.fit()
 

@@ -17,7 +17,8 @@ from PIL import Image, ImageCms
 
 from .errors import CorruptFileError, ImageFileError, UnsupportedFormatError, _show
 from .exif import _apply_orientation, _exif_from_tiff, exif_orientation, exif_with_orientation, normalize_exif
-from .formats import READ_FORMATS, _DECODE_ERRORS, _no_pillow_bomb_check, check_pixel_limit, sniff_format
+from .formats import (READ_FORMATS, _DECODE_ERRORS, _no_pillow_bomb_check, check_pixel_limit,
+                      openable_formats_text, sniff_format)
 from .pngchunks import decode_png_array, png_header
 
 
@@ -85,6 +86,28 @@ def _cv2_applies_tiff_orientation() -> bool:
     return _CV2_TIFF_ORIENTS
 
 
+#: library messages that mean "the data stops early" (Pillow, libjpeg, libpng, zlib, OpenCV)
+_TRUNCATED_SIGNS = ("truncated", "end of file", "premature end", "unexpected end", "not enough data",
+                    "buffer is not large enough", "incomplete", "eof", "ran out of data")
+
+
+def damaged(path: Any, fmt: str, exc: BaseException) -> CorruptFileError:
+    """A CorruptFileError in plain words: the library's own text (``image file is truncated (13
+    bytes not processed)``) stays in the exception chain and ``.detail``, not in the message."""
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    name = {"WEBP": "WebP"}.get(fmt, fmt)
+    if isinstance(exc, EOFError) or any(sign in low for sign in _TRUNCATED_SIGNS):
+        msg = (f"{_show(path)} is damaged or incomplete: the {name} data ends early (the file was "
+               "probably cut off while it was copied or downloaded). Copy or download it again.")
+    else:
+        msg = (f"{_show(path)} is damaged or incomplete: its {name} data cannot be read. Try to "
+               "open it in another program, or get the file again.")
+    err = CorruptFileError(msg, path)
+    err.detail = text  # type: ignore[attr-defined]
+    return err
+
+
 def _decode_16bit(data: bytes, fmt: str, path: Any) -> tuple[np.ndarray, bool]:
     """(array, orientation already applied)."""
     arr = decode_png_array(data) if fmt == "PNG" else None
@@ -98,11 +121,9 @@ def _decode_16bit(data: bytes, fmt: str, path: Any) -> tuple[np.ndarray, bool]:
 
                 arr = tifffile.imread(io.BytesIO(data), key=0)
             except Exception as exc:  # noqa: BLE001
-                raise CorruptFileError(f"{_show(path)} is damaged or not a valid TIFF file ({exc}).",
-                                       path) from exc
+                raise damaged(path, "TIFF", exc) from exc
     if arr is None:
-        raise CorruptFileError(f"{_show(path)} is damaged or truncated: its {fmt} data could not be "
-                               "decoded.", path)
+        raise damaged(path, fmt, ValueError("the data could not be decoded"))
     if arr.dtype.kind == "f":
         arr = _float_to_u16(arr)
     elif arr.dtype == np.uint32 or arr.dtype == np.int32:
@@ -165,7 +186,7 @@ def decode_image(data: bytes, path: str | os.PathLike[str] | None = None, *, all
                                      "open it as a project.", path)
     if fmt not in READ_FORMATS:
         raise UnsupportedFormatError(
-            f"{_show(path)} is not in a format GAN Studio can open (PNG, JPEG, WebP, TIFF, BMP).", path)
+            f"{_show(path)} is not in a format GAN Studio can open ({openable_formats_text()}).", path)
     header = png_header(data) if fmt == "PNG" else None
     if header is not None:  # size check before Pillow parses anything else
         check_pixel_limit(header[0], header[1], path, allow_huge=allow_huge, max_pixels=max_pixels)
@@ -176,8 +197,7 @@ def decode_image(data: bytes, path: str | os.PathLike[str] | None = None, *, all
     except _DECODE_ERRORS as exc:
         if fmt == "TIFF":  # e.g. float RGB (HDR exports): Pillow has no mode for it
             return _decode_tiff_fallback(data, path, allow_huge, max_pixels, exc)
-        raise CorruptFileError(f"{_show(path)} is damaged or not a valid {fmt} file ({exc}).",
-                               path) from exc
+        raise damaged(path, fmt, exc) from exc
     check_pixel_limit(width, height, path, allow_huge=allow_huge, max_pixels=max_pixels)
 
     notes: list[str] = []
@@ -220,7 +240,7 @@ def decode_image(data: bytes, path: str | os.PathLike[str] | None = None, *, all
     except ImageFileError:
         raise
     except _DECODE_ERRORS as exc:
-        raise CorruptFileError(f"{_show(path)} is damaged or truncated ({exc}).", path) from exc
+        raise damaged(path, fmt, exc) from exc
     except MemoryError as exc:
         raise ImageFileError(f"Not enough memory to open {_show(path)} ({width}x{height}).",
                              path) from exc
@@ -249,8 +269,7 @@ def _decode_tiff_fallback(data: bytes, path: Any, allow_huge: bool, max_pixels: 
             icc = page.tags[34675].value if 34675 in page.tags else None
             orientation = int(page.tags[274].value) if 274 in page.tags else 1
     except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged file
-        raise CorruptFileError(f"{_show(path)} is damaged or not a valid TIFF file "
-                               f"({pillow_error}; {exc}).", path) from exc
+        raise damaged(path, "TIFF", exc) from exc
     check_pixel_limit(width, height, path, allow_huge=allow_huge, max_pixels=max_pixels)
     arr, pre_oriented = _decode_16bit(data, "TIFF", path)
     rgba, has_alpha = _to_rgba(arr)

@@ -23,6 +23,25 @@ EXTENSIONS = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG",
     ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP", ".dib": "BMP",
 }
+#: every format GAN Studio opens: (name, display name, main extension). The flat images above plus
+#: the OpenRaster project; messages that list formats are built from this (never by hand).
+OPEN_FORMATS = (("PNG", "PNG", ".png"), ("JPEG", "JPEG", ".jpg"), ("WEBP", "WebP", ".webp"),
+                ("TIFF", "TIFF", ".tif"), ("BMP", "BMP", ".bmp"),
+                ("ORA", "OpenRaster project", ".ora"))
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def openable_formats_text() -> str:
+    """"PNG (.png), JPEG (.jpg), WebP (.webp), TIFF (.tif), BMP (.bmp) or OpenRaster project (.ora)"."""
+    return _listing([f"{label} ({ext})" for _n, label, ext in OPEN_FORMATS])
+
+
+def exportable_extensions_text() -> str:
+    """".png, .jpg, .webp, .tif or .bmp" (the flat formats export_image writes)."""
+    return _listing([ext for name, _l, ext in OPEN_FORMATS if name in WRITE_FORMATS])
 _pillow_lock = threading.Lock()
 
 
@@ -84,6 +103,6 @@ def format_for_path(path: str | os.PathLike[str], format: str | None = None) -> 
     if fmt not in WRITE_FORMATS:
         raise UnsupportedFormatError(
             f"Cannot export {_show(path)}: unknown image format "
-            f"“{format or Path(path).suffix or '(no extension)'}” (use .png, .jpg, .webp, .tif or .bmp).",
+            f"“{format or Path(path).suffix or '(no extension)'}” (use {exportable_extensions_text()}).",
             path)
     return fmt
