@@ -192,7 +192,33 @@ def _cyclegan_context(module: Any) -> int:
     return int(math.ceil((radius + 8) / 4) * 4)
 
 
+def _why_not_cyclegan(sd: dict) -> str:
+    """What in ``sd`` does not fit a CycleGAN ResnetGenerator (for the error message)."""
+    import re
+
+    from ..archs.cyclegan_arch import convert
+    from ..archs.registry import ArchLoadError
+
+    try:
+        convert(sd, {})
+    except ArchLoadError as exc:
+        return str(exc).strip('"')
+    keys = [k[len("module."):] if k.startswith("module.") else k for k in sd]
+    w = sd.get("model.1.weight", sd.get("module.model.1.weight"))
+    shape = tuple(getattr(w, "shape", ()))
+    if len(shape) != 4 or shape[2:] != (7, 7):
+        return (f"not a CycleGAN ResnetGenerator: 'model.1.weight' should be the first 7x7 "
+                f"convolution, it has the shape {list(shape)}")
+    blocks = sorted({int(m.group(1)) for k in keys if (m := re.match(r"^model\.(\d+)\.(conv_block|block)\.", k))})
+    if blocks and blocks != list(range(10, 10 + len(blocks))):
+        return (f"unknown CycleGAN layout: resnet blocks should be model.10, model.11, ... in order; "
+                f"this file has blocks at {blocks}")
+    return ("not a CycleGAN ResnetGenerator state dict (the style models this task runs from a "
+            "file); first keys: " + ", ".join(keys[:6]))
+
+
 def load_style_model(model_id: str, ctx: TaskContext, dev: Any) -> StyleModel:
+    from ..archs.registry import ArchLoadError
     from ..models.errors import StoreError
     from ..models.loader import WrongModelError, build_from_registry, load_model
     from ..models.safeload import ModelLoadError
@@ -210,8 +236,7 @@ def load_style_model(model_id: str, ctx: TaskContext, dev: Any) -> StyleModel:
 
             sd = store.load_state_dict(p)
             if cyclegan_detect(sd) is None:
-                raise TaskError(f"{p.name}: not a CycleGAN ResnetGenerator state dict (the style "
-                                "models this task runs from a file); import it in the model manager")
+                raise TaskError(f"{p.name}: {_why_not_cyclegan(sd)}")
             lm = build_from_registry("cyclegan_resnet", sd, mid=p.name, arch_kwargs={})
             import torch
 
@@ -221,7 +246,7 @@ def load_style_model(model_id: str, ctx: TaskContext, dev: Any) -> StyleModel:
             lm = load_model(model_id, store, task="style_transfer", device=str(dev.device),
                             precision=precision)
             entry = lm.entry
-    except (StoreError, ModelLoadError, WrongModelError, KeyError) as exc:
+    except (StoreError, ModelLoadError, WrongModelError, ArchLoadError, KeyError) as exc:
         raise TaskError(str(exc).strip('"')) from None
     conv = dict(getattr(entry, "input", {}) or {})
     arch = lm.arch or (entry.arch if entry is not None else "cyclegan_resnet")

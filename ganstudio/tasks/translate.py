@@ -39,6 +39,7 @@ def run(inputs: TaskInputs, request: TranslateRequest, ctx: TaskContext) -> Gene
     import torch
 
     from ..archs.pix2pix_unet_arch import UnetGenerator, set_test_mode
+    from ..archs.registry import ArchLoadError
     from ..models.errors import StoreError
     from ..models.loader import WrongModelError, build_from_registry, load_model
     from ..models.safeload import ModelLoadError
@@ -69,7 +70,7 @@ def run(inputs: TaskInputs, request: TranslateRequest, ctx: TaskContext) -> Gene
             lm = load_model(request.model_id, store, task="translate", device=str(dev.device),
                             precision="fp32")
             entry = lm.entry
-    except (StoreError, ModelLoadError, WrongModelError, KeyError) as exc:
+    except (StoreError, ModelLoadError, WrongModelError, ArchLoadError, KeyError) as exc:
         raise TaskError(str(exc).strip('"')) from None
     net = lm.module
     if not isinstance(net, UnetGenerator):
