@@ -24,8 +24,9 @@ def register(subparsers: Any) -> None:
         "colorize", help="colourise gray photos (keeps their luminance)",
         description="Colourise images with the built-in GAN colouriser (offline). IN may be files "
                     "or folders (recursive); OUT is a folder, or a file name for a single input.")
-    p.add_argument("inputs", nargs="+", metavar="IN")
-    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="image files or folders (searched recursively)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output folder, or a file name when there is a single input image")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"colouriser id (`ganstudio models list`) or a weights file; default {DEFAULT_MODEL}")
     p.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier (default 1)")

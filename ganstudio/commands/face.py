@@ -44,14 +44,14 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="face_command", metavar="ACTION", required=True)
 
     d = sub.add_parser("detect", help="list faces: boxes, 5 landmarks, scores")
-    d.add_argument("image", metavar="IMAGE")
+    d.add_argument("image", metavar="IMAGE", help="the photo with the face(s)")
     d.add_argument("--no-age", action="store_true", help="do not estimate apparent ages")
     _common(d, models=False)
     d.set_defaults(handler=run_detect)
 
     e = sub.add_parser("edit", help="change faces with sliders (smile, age, yaw, ...)")
-    e.add_argument("image", metavar="IMAGE")
-    e.add_argument("-o", "--output", required=True, metavar="OUT")
+    e.add_argument("image", metavar="IMAGE", help="the photo with the face(s)")
+    e.add_argument("-o", "--output", required=True, metavar="OUT", help="output image")
     e.add_argument("--edit", action="append", default=[], metavar="NAME=VALUE",
                    help="a slider value, repeatable: smile, age, yaw, gender, glasses, eyes_open, "
                         "beard, white_hair, lipstick")
@@ -61,14 +61,14 @@ def register(subparsers: Any) -> None:
     e.add_argument("--refine", type=int, default=0, metavar="STEPS",
                    help="tune the generator on each face first (PTI, keeps the identity; slow on "
                         "CPU, e.g. 100-300 steps on a GPU); 0 = off")
-    e.add_argument("--overwrite", action="store_true")
-    e.add_argument("--quality", type=int, default=95)
+    e.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    e.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality (default 95)")
     _common(e)
     e.set_defaults(handler=run_edit)
 
     a = sub.add_parser("age", help="show faces at a target age (SAM) or as an age strip")
-    a.add_argument("image", metavar="IMAGE")
-    a.add_argument("-o", "--output", required=True, metavar="OUT")
+    a.add_argument("image", metavar="IMAGE", help="the photo with the face(s)")
+    a.add_argument("-o", "--output", required=True, metavar="OUT", help="output image")
     g = a.add_mutually_exclusive_group(required=True)
     g.add_argument("--age", type=float, help="target age 0-100")
     g.add_argument("--strip", help="comma-separated ages, e.g. 10,30,50,70")
@@ -77,29 +77,33 @@ def register(subparsers: Any) -> None:
                         "photos: one full photo per age (OUT-age10.png ...)")
     a.add_argument("--cell", type=int, default=512, help="face size in the strip grid, px")
     a.add_argument("--age-model", default=None, help="SAM model id (default face.sam_ffhq_aging)")
-    a.add_argument("--edit", action="append", default=[], metavar="NAME=VALUE")
-    a.add_argument("--face", default="all")
-    a.add_argument("--color-match", action="store_true")
-    a.add_argument("--overwrite", action="store_true")
-    a.add_argument("--quality", type=int, default=95)
+    a.add_argument("--edit", action="append", default=[], metavar="NAME=VALUE",
+                   help="an extra edit applied with the ageing (repeatable), e.g. smile=0.5")
+    a.add_argument("--face", default="all", help="which face: all (default) or its index (0 = largest)")
+    a.add_argument("--color-match", action="store_true",
+                   help="match the colours of the edited face to the photo")
+    a.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    a.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality (default 95)")
     _common(a)
     a.set_defaults(handler=run_age)
 
     i = sub.add_parser("invert", help="encode faces to W+ latents (float32 [n,18,512] .npy)")
-    i.add_argument("image", metavar="IMAGE")
-    i.add_argument("--latent-out", required=True, metavar="W.npy")
+    i.add_argument("image", metavar="IMAGE", help="the photo with the face(s)")
+    i.add_argument("--latent-out", required=True, metavar="W.npy",
+                   help="where to save the face's W+ latent (NumPy .npy)")
     i.add_argument("--aligned", action="store_true",
                    help="IMAGE is already an FFHQ-aligned face (256 or 1024): no detection")
-    i.add_argument("--overwrite", action="store_true")
+    i.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _common(i)
     i.set_defaults(handler=run_invert)
 
     s = sub.add_parser("synth", help="render W+ latents with the generator")
-    s.add_argument("--latent", required=True, metavar="W.npy")
-    s.add_argument("-o", "--output", required=True, metavar="OUT")
+    s.add_argument("--latent", required=True, metavar="W.npy",
+                   help="a W+ latent saved by `face invert --latent-out`")
+    s.add_argument("-o", "--output", required=True, metavar="OUT", help="output image")
     s.add_argument("--bits", type=int, choices=[8, 16], default=None,
                    help="bits per channel (default 16 for PNG / TIFF, else 8)")
-    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _common(s)
     s.set_defaults(handler=run_synth)
 

@@ -27,9 +27,12 @@ def register(subparsers: Any) -> None:
         "inpaint", help="remove objects: inpaint what a mask covers",
         description="Inpaint IMAGE where MASK is white, or every image of IMAGES_DIR with the mask "
                     "of the same name in MASKS_DIR.")
-    p.add_argument("image", metavar="IMAGE|IMAGES_DIR")
-    p.add_argument("mask", metavar="MASK|MASKS_DIR")
-    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("image", metavar="IMAGE|IMAGES_DIR",
+                   help="the photo, or a folder of photos (each with its mask in MASKS_DIR)")
+    p.add_argument("mask", metavar="MASK|MASKS_DIR",
+                   help="mask image (white = remove), or a folder of masks named like the photos")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output image, or a folder for a folder of photos")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help="builtin.inpaint-compact (default, offline), lama.big-lama, "
                         "lama.big-lama-iopaint, opencv.telea, opencv.ns, or a weights file")

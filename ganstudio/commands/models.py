@@ -23,17 +23,20 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--task", help="only models of this task (e.g. super_resolution)")
     ls.add_argument("--installed", action="store_true", help="only installed models")
     dl = common(sub.add_parser("download", help="download (or convert) models into the cache"))
-    dl.add_argument("ids", nargs="+", metavar="ID")
-    dl.add_argument("--retries", type=int, default=3)
+    dl.add_argument("ids", nargs="+", metavar="ID",
+                    help="model ids to install (see `ganstudio models list`)")
+    dl.add_argument("--retries", type=int, default=3,
+                    help="attempts after a failed or stalled connection (default 3)")
     dl.add_argument("--timeout", type=float, default=30.0, help="seconds without data before a retry")
     im = common(sub.add_parser("import", help="install a local weights file"))
-    im.add_argument("file")
+    im.add_argument("file", help="the weights file (.safetensors, .pth, .ckpt, .zip ...) "
+                                 "downloaded elsewhere")
     im.add_argument("--id", help="catalog id the file is for (checked), or a new id; "
                                  "default user.<file name>")
     ve = common(sub.add_parser("verify", help="check installed files against their hashes"))
     ve.add_argument("ids", nargs="*", metavar="ID", help="default: every installed model")
     rm = common(sub.add_parser("remove", help="delete models from the cache"))
-    rm.add_argument("ids", nargs="+", metavar="ID")
+    rm.add_argument("ids", nargs="+", metavar="ID", help="model ids to delete from the cache")
     p.set_defaults(handler=run)
 
 
@@ -77,7 +80,8 @@ def _list(store, args) -> int:
         e = r.entry
         status = "installed" if r.installed else ("offline" if r.available_offline else "download")
         lic = e.licence + ("  NON-COMMERCIAL" if e.non_commercial else "")
-        size = _human(r.size_on_disk if r.installed else e.size) if (r.installed or e.size) else "?"
+        known = r.size_on_disk if r.installed else (e.size or sum(f.size for f in e.files))
+        size = _human(known) if known else "unknown"
         print(f"{e.id:<{w}}  {e.task:<17} {status:<12} {size:>9}  {lic}")
     return 0
 

@@ -26,8 +26,9 @@ def register(subparsers: Any) -> None:
         description="Stylise images. Offline models: stylelite.styles26 (26 styles, --style N), "
                     "cyclegan.vintagify, and any painting with --style-image. CycleGAN downloads: "
                     "cyclegan.style_monet, ... (`ganstudio models list --task style_transfer`).")
-    p.add_argument("inputs", nargs="+", metavar="IN")
-    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="image files or folders (searched recursively)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output folder, or a file name when there is a single input image")
     p.add_argument("--model", default=None,
                    help=f"style model id or a CycleGAN weights file (default {DEFAULT_MODEL}; "
                         f"{ARBITRARY_MODEL} with --style-image)")

@@ -94,6 +94,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 sub.choices[cmd].set_defaults(handler=run)
     if discovery_errors:
         p.epilog = "not available (import failed): " + ", ".join(sorted(discovery_errors))
+    for sp in sub.choices.values():
+        fill_help(sp)
+
+
+#: help of the options every trainer shares (trainers may leave these out of their own parsers)
+COMMON_HELP = {
+    "--seed": "random seed (same seed, same data order and initial weights)",
+    "--batch": "images per training step",
+    "--patch": "side of the square training crops, in pixels",
+    "--precision": "auto (bf16 where the CPU has native bf16), fp32 or bf16",
+    "--ckpt-minutes": "minutes between checkpoints (a stopped run resumes from the last one)",
+    "--log-every": "steps between log lines",
+    "--preview-every": "steps between preview images",
+    "--json": "print one JSON object at the end",
+    "--run": "the run folder written by training (holds ckpt.pt)",
+    "--output": "the .safetensors file to write",
+    "--mid-blocks": "residual blocks in the middle of the generator",
+    "--w-adv": "weight of the adversarial loss",
+    "--method": "training method",
+    "--lambda-nce": "weight of the PatchNCE (contrastive) loss",
+}
+
+
+def fill_help(parser: argparse.ArgumentParser) -> None:
+    """Give every option of ``parser`` without a help text the shared one (COMMON_HELP)."""
+    for action in parser._actions:
+        if action.help is None:
+            key = next((o for o in action.option_strings if o.startswith("--")), action.dest)
+            if key in COMMON_HELP:
+                action.help = COMMON_HELP[key]
 
 
 def _device(name: str) -> str:

@@ -20,8 +20,9 @@ DEFAULT_MODEL = "pix2pix.facades_label2photo"
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("translate", help="pix2pix image-to-image translation",
                               description=__doc__.split("\n\n")[1] if __doc__ else None)
-    p.add_argument("inputs", nargs="+", metavar="IN")
-    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="image files or folders (searched recursively)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output folder, or a file name when there is a single input image")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"pix2pix model id or weights file "
                                                           f"(default {DEFAULT_MODEL})")
     p.add_argument("--size", type=int, default=0, help="network input side, a multiple of 256 "

@@ -16,6 +16,7 @@ from typing import Any
 from .device_args import add_device_arguments, task_context
 
 DEFAULT_MODEL = "realesrgan.x4plus"   # offline (converted from the PyPI ncnn data wheel)
+MAX_SCALE = 16.0                      # tasks.super_resolution.MAX_SCALE (no torch import here)
 
 
 def register(subparsers: Any) -> None:
@@ -23,12 +24,17 @@ def register(subparsers: Any) -> None:
         "upscale", help="enlarge images with a super-resolution model",
         description="Upscale images with Real-ESRGAN (offline by default). IN may be files or "
                     "folders (recursive); OUT is a folder, or a file name for a single input.")
-    p.add_argument("inputs", nargs="+", metavar="IN")
-    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help="image files or folders (searched recursively) to upscale")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output folder (the input layout is repeated under it), or a file name "
+                        "when there is a single input image")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"model id (`ganstudio models list`) or a weights file; default {DEFAULT_MODEL}")
     p.add_argument("--scale", type=float, default=None,
-                   help="output scale, any number (default: the model's scale)")
+                   help=f"output scale, more than 0 and at most {MAX_SCALE:g}: 2, 3 or 4 run the "
+                        "model's native scales (x4 models: 4), other values are resampled from them "
+                        "(default: the model's own scale)")
     p.add_argument("--width", type=int, default=0, help="target width (keeps the aspect ratio "
                    "unless --height is given too)")
     p.add_argument("--height", type=int, default=0, help="target height")
@@ -99,21 +105,22 @@ def run(args: Any) -> int:
         if existing:
             raise CliError(f"{existing[0]} exists (use --overwrite)"
                            + (f" and {len(existing) - 1} more" if len(existing) > 1 else ""))
-    if args.scale is not None and not 0 < args.scale <= 16:
-        raise CliError("--scale must be between 0 and 16")
+    if args.scale is not None and not 0 < args.scale <= MAX_SCALE:
+        raise CliError(f"--scale must be more than 0 and at most {MAX_SCALE:g} (got {args.scale:g}): "
+                       "2, 3 or 4 use the model's native scales, other values are resampled; "
+                       "leave it out for the model's own scale")
     ctx = task_context(args)
     t_all = time.perf_counter()
     files: list[dict[str, Any]] = []
     ok = True
-    from tqdm import tqdm
+    from ._progress import FileProgress
 
-    bar = tqdm(total=len(pairs), unit="file", file=sys.stderr, disable=args.quiet,
-               dynamic_ncols=True, leave=not args.json)
+    bar = FileProgress(len(pairs), quiet=args.quiet, leave=not args.json)
     try:
         for src, dst in pairs:
             t0 = time.perf_counter()
             rec: dict[str, Any] = {"input": str(src), "output": str(dst)}
-            bar.set_description(src.name[:30])
+            bar.start(src.name)
             try:
                 arr, icc, exif = read_image_array(src)
                 scale = args.scale or 0.0          # 0 = the model's own scale
@@ -121,16 +128,13 @@ def run(args: Any) -> int:
                                      height=args.height, mode="enhance" if args.enhance else "upscale",
                                      tile_size=args.tile, alpha=args.alpha)
                 gen = upscale(TaskInputs(image=arr), req, ctx)
-                base = bar.n
                 while True:
                     try:
                         p = next(gen)
                     except StopIteration as stop:
                         result = stop.value
                         break
-                    bar.n = base + p.fraction
-                    bar.set_postfix_str(p.stage, refresh=False)
-                    bar.refresh()
+                    bar.step(p.fraction, p.stage)
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 notes = export_image(result.image, dst, icc=icc, exif=exif, quality=args.quality)
                 h, w = arr.shape[:2]
@@ -144,7 +148,7 @@ def run(args: Any) -> int:
                 ok = False
                 rec.update(ok=False, error=str(exc))
                 if not args.json:
-                    tqdm.write(f"{src}: error: {exc}", file=sys.stderr)
+                    bar.write(f"{src}: error: {exc}")
                 if isinstance(exc, TaskError) and ("model" in str(exc) or "CUDA" in str(exc)
                                                    or "MPS" in str(exc)) and len(files) == 0:
                     bar.close()
@@ -152,8 +156,7 @@ def run(args: Any) -> int:
             except Cancelled:
                 raise KeyboardInterrupt from None
             files.append(rec)
-            bar.n = len(files)
-            bar.refresh()
+            bar.done()
     finally:
         bar.close()
     summary = {"ok": ok, "model": args.model, "count": len(files),
