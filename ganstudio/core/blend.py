@@ -1,4 +1,10 @@
-"""Separable blend modes of the W3C Compositing and Blending Level 1 spec, on float32 planes.
+"""Blend modes of the W3C Compositing and Blending Level 1 spec, on float32 planes.
+
+Separable modes (normal, multiply, screen, overlay, darken, lighten, color-dodge, color-burn,
+hard-light, soft-light, difference, exclusion, and "add" = svg:plus clamped) work per colour
+plane: ``BLEND_FUNCTIONS``. The non-separable ones (hue, saturation, color, luminosity) need the
+three channels at once: ``NONSEPARABLE_FUNCTIONS`` take and return (3, ...) arrays, built on the
+spec's Lum / ClipColor / SetLum / Sat / SetSat (Rec. 601 luma weights 0.3, 0.59, 0.11).
 
 ``B(Cb, Cs)`` takes the *straight* (non-premultiplied) backdrop colour ``Cb`` and source colour
 ``Cs``, both in 0..1, and returns the blended colour. The compositor (compositing.py) then mixes
@@ -102,6 +108,39 @@ def _difference(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
     return np.abs(cb, out=cb)
 
 
+def _color_dodge(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    # Cb == 0: 0 ; Cs == 1: 1 ; else min(1, Cb / (1 - Cs))
+    den = 1.0 - cs
+    out = np.ones_like(cb)
+    np.divide(cb, den, out=out, where=den > 0)
+    np.minimum(out, 1.0, out=out)
+    out[cb <= 0] = 0.0
+    np.copyto(cb, out)
+    return cb
+
+
+def _color_burn(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    # Cb == 1: 1 ; Cs == 0: 0 ; else 1 - min(1, (1 - Cb) / Cs)
+    inv_b = 1.0 - cb
+    out = np.zeros_like(cb)
+    np.divide(inv_b, cs, out=out, where=cs > 0)
+    np.minimum(out, 1.0, out=out)
+    np.subtract(1.0, out, out=out)
+    out[cs <= 0] = 0.0
+    out[cb >= 1] = 1.0
+    np.copyto(cb, out)
+    return cb
+
+
+def _exclusion(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    # Cb + Cs - 2 Cb Cs
+    prod = cb * cs
+    prod *= 2.0
+    cb += cs
+    cb -= prod
+    return cb
+
+
 def _normal(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
     np.copyto(cb, cs)
     return cb
@@ -124,12 +163,96 @@ BLEND_FUNCTIONS: dict[BlendMode, BlendFn] = {
     BlendMode.HARD_LIGHT: _hard_light,
     BlendMode.ADD: _add,
     BlendMode.DIFFERENCE: _difference,
+    BlendMode.COLOR_DODGE: _color_dodge,
+    BlendMode.COLOR_BURN: _color_burn,
+    BlendMode.EXCLUSION: _exclusion,
+}
+
+
+# -- non-separable modes (W3C section 10.2): colours as (3, ...) float arrays ----------------------
+LUMA = (0.3, 0.59, 0.11)
+
+
+def lum(c: np.ndarray) -> np.ndarray:
+    """Lum(C) = 0.3 R + 0.59 G + 0.11 B."""
+    return LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2]
+
+
+def clip_color(c: np.ndarray) -> np.ndarray:
+    """ClipColor(C): bring C back into 0..1 keeping its luminosity (in place, returned)."""
+    lu = lum(c)
+    n = c.min(axis=0)
+    x = c.max(axis=0)
+    low = n < 0
+    if low.any():
+        den = lu - n
+        f = np.zeros_like(lu)
+        np.divide(lu, den, out=f, where=low & (den > 0))   # L / (L - n)
+        for k in range(3):
+            ck = c[k]
+            np.copyto(ck, lu + (ck - lu) * f, where=low)
+    high = x > 1
+    if high.any():
+        den = x - lu
+        f = np.zeros_like(lu)
+        np.divide(1.0 - lu, den, out=f, where=high & (den > 0))  # (1 - L) / (x - L)
+        for k in range(3):
+            ck = c[k]
+            np.copyto(ck, lu + (ck - lu) * f, where=high)
+    return c
+
+
+def set_lum(c: np.ndarray, lu: np.ndarray) -> np.ndarray:
+    """SetLum(C, l): shift C to luminosity l, then ClipColor (returns a new array)."""
+    d = lu - lum(c)
+    return clip_color(c + d)
+
+
+def sat(c: np.ndarray) -> np.ndarray:
+    """Sat(C) = max(C) - min(C)."""
+    return c.max(axis=0) - c.min(axis=0)
+
+
+def set_sat(c: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """SetSat(C, s): Cmax -> s, Cmin -> 0, Cmid -> (Cmid - Cmin) s / (Cmax - Cmin); grey -> 0."""
+    cmin = c.min(axis=0)
+    rng = c.max(axis=0) - cmin
+    f = np.zeros_like(rng)
+    np.divide(s, rng, out=f, where=rng > 0)
+    return (c - cmin) * f
+
+
+def _hue(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    return set_lum(set_sat(cs, sat(cb)), lum(cb))
+
+
+def _saturation(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    return set_lum(set_sat(cb, sat(cs)), lum(cb))
+
+
+def _color(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    return set_lum(cs, lum(cb))
+
+
+def _luminosity(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    return set_lum(cb, lum(cs))
+
+
+NONSEPARABLE_FUNCTIONS: dict[BlendMode, BlendFn] = {
+    BlendMode.HUE: _hue,
+    BlendMode.SATURATION: _saturation,
+    BlendMode.COLOR: _color,
+    BlendMode.LUMINOSITY: _luminosity,
 }
 
 
 def blend(mode: BlendMode | str, cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
-    """B(cb, cs) for straight colours in 0..1 (float32 arrays). ``cb`` may be overwritten."""
-    return BLEND_FUNCTIONS[BlendMode(mode)](cb, cs)
+    """B(cb, cs) for straight colours in 0..1 (float32 arrays). ``cb`` may be overwritten.
+
+    Separable modes take planes of any shape; non-separable ones (3, ...) RGB arrays."""
+    mode = BlendMode(mode)
+    fn = NONSEPARABLE_FUNCTIONS.get(mode)
+    return fn(cb, cs) if fn is not None else BLEND_FUNCTIONS[mode](cb, cs)
 
 
 def blend_reference(mode: BlendMode | str, cb: float, cs: float) -> float:
@@ -158,7 +281,64 @@ def blend_reference(mode: BlendMode | str, cb: float, cs: float) -> float:
         return min(1.0, cb + cs)
     if mode is BlendMode.DIFFERENCE:
         return abs(cb - cs)
-    raise ValueError(mode)
+    if mode is BlendMode.COLOR_DODGE:
+        if cb == 0:
+            return 0.0
+        if cs == 1:
+            return 1.0
+        return min(1.0, cb / (1 - cs))
+    if mode is BlendMode.COLOR_BURN:
+        if cb == 1:
+            return 1.0
+        if cs == 0:
+            return 0.0
+        return 1 - min(1.0, (1 - cb) / cs)
+    if mode is BlendMode.EXCLUSION:
+        return cb + cs - 2 * cb * cs
+    raise ValueError(f"{mode} is not a separable blend mode")
+
+
+def blend_reference_rgb(mode: BlendMode | str, cb: tuple[float, float, float],
+                        cs: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The W3C formula of any mode for one RGB colour, in plain Python floats (tests)."""
+    mode = BlendMode(mode)
+    if mode not in NONSEPARABLE_FUNCTIONS:
+        return tuple(blend_reference(mode, b, s) for b, s in zip(cb, cs))  # type: ignore[return-value]
+
+    def lum_(c):
+        return 0.3 * c[0] + 0.59 * c[1] + 0.11 * c[2]
+
+    def clip(c):
+        lu, n, x = lum_(c), min(c), max(c)
+        if n < 0:
+            c = [lu + (v - lu) * lu / (lu - n) for v in c]
+        if x > 1:
+            c = [lu + (v - lu) * (1 - lu) / (x - lu) for v in c]
+        return c
+
+    def setlum(c, lu):
+        d = lu - lum_(c)
+        return clip([v + d for v in c])
+
+    def sat_(c):
+        return max(c) - min(c)
+
+    def setsat(c, s):
+        lo, hi = min(c), max(c)
+        if hi > lo:
+            return [(v - lo) * s / (hi - lo) for v in c]
+        return [0.0, 0.0, 0.0]
+
+    cb_, cs_ = list(cb), list(cs)
+    if mode is BlendMode.HUE:
+        out = setlum(setsat(cs_, sat_(cb_)), lum_(cb_))
+    elif mode is BlendMode.SATURATION:
+        out = setlum(setsat(cb_, sat_(cs_)), lum_(cb_))
+    elif mode is BlendMode.COLOR:
+        out = setlum(cs_, lum_(cb_))
+    else:
+        out = setlum(cb_, lum_(cs_))
+    return tuple(out)  # type: ignore[return-value]
 
 
 # -- painting a solid colour (fill, brush) ------------------------------------------------------------

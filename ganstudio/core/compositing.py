@@ -5,6 +5,16 @@ Public API::
     composite(doc, rect=None, *, dtype=np.uint8, background=None) -> HxWx4 straight-alpha RGBA
     composite_for_display(doc, rect=None, *, background=None) -> HxWx4 uint8 *premultiplied* RGBA
     composite_layers(layers, rect, *, dtype=np.uint8, background=None, premultiplied=False)
+    composite_nodes(nodes, rect, ...)     a list of top-level nodes (layers and GroupLayers)
+
+Layer groups (``GroupLayer``): a pass-through group (the default) adds its children to the
+stack below it as if they were not grouped; with opacity < 1 the result inside the group's
+bounds is then faded against the backdrop (``out = B + opacity (children over B - B)``). An
+isolated group composites its children on their own (over transparency, same band) and blends
+that result onto the backdrop with its opacity and blend mode, like one layer. Hidden groups
+hide everything inside. ``composite(doc)`` follows ``doc.root``; ``composite_layers`` given
+layers that sit in groups composites them through their groups (the document's tree, with the
+layers not listed left out), so "the document without this layer" stays right.
 
 ``rect`` is in document coordinates (default: the whole canvas) and may reach outside the
 canvas (layers are drawn wherever they are; nothing else is there). ``background`` is None
@@ -33,9 +43,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .blend import BLEND_FUNCTIONS
+from .blend import BLEND_FUNCTIONS, NONSEPARABLE_FUNCTIONS
 from .geometry import Rect
-from .layers import BlendMode, Layer
+from .layers import BlendMode, GroupLayer, Layer
 
 BAND_PIXELS = 1 << 19  # ~0.5 MP per band: planes stay in cache, temporaries stay small
 
@@ -56,31 +66,120 @@ class LayerPass:
         return cls(layer, layer.opacity, layer.blend_mode)
 
 
+@dataclass(frozen=True)
+class GroupPass:
+    """A group that cannot be flattened into its parent's passes: isolated, or pass-through with
+    opacity < 1. ``items`` are its children's passes; ``bounds`` the union of their layers."""
+
+    group: Layer
+    items: tuple
+    isolated: bool
+    opacity: float
+    mode: BlendMode
+    bounds: Rect
+
+
+def _item_bounds(items: Sequence[LayerPass | GroupPass]) -> Rect:
+    out: Rect | None = None
+    for it in items:
+        b = it.bounds if isinstance(it, GroupPass) else it.layer.bounds
+        out = b if out is None else out.union(b)
+    return out if out is not None else Rect(0, 0, 0, 0)
+
+
+def build_passes(nodes: Sequence[Layer], include: set[int] | None = None
+                 ) -> list[LayerPass | GroupPass]:
+    """The compositor's program for ``nodes`` (bottom first): visible layers as LayerPass, groups
+    spliced in (pass-through, opacity 1) or as GroupPass. ``include``: ids of the only leaf
+    layers to draw (None: all)."""
+    out: list[LayerPass | GroupPass] = []
+    for node in nodes:
+        if not node.visible or node.opacity <= 0:
+            continue
+        if node.is_group:
+            items = build_passes(node.children, include)  # type: ignore[attr-defined]
+            if not items:
+                continue
+            isolated = not node.pass_through  # type: ignore[attr-defined]
+            if not isolated and node.opacity >= 1.0:
+                out.extend(items)
+            else:
+                out.append(GroupPass(node, tuple(items), isolated, node.opacity, node.blend_mode,
+                                     _item_bounds(items)))
+        elif include is None or id(node) in include:
+            out.append(LayerPass.of(node))
+    return out
+
+
+def _doc_nodes(doc) -> Sequence[Layer]:
+    root = getattr(doc, "root", None)
+    if root is None:
+        return doc.layers
+    sync = getattr(doc, "sync_tree", None)
+    if sync is not None:
+        sync()
+    return root.children
+
+
 def composite(doc, rect: Rect | None = None, *, dtype=np.uint8,
               background: Sequence[int] | None = None) -> np.ndarray:
     """Straight-alpha RGBA (HxWx4, uint8 or uint16) of ``rect`` (document coordinates)."""
     rect = doc.bounds if rect is None else rect
-    return composite_layers(doc.layers, rect, dtype=dtype, background=background)
+    return composite_nodes(_doc_nodes(doc), rect, dtype=dtype, background=background)
 
 
 def composite_for_display(doc, rect: Rect | None = None, *,
                           background: Sequence[int] | None = None) -> np.ndarray:
     """Premultiplied uint8 RGBA of ``rect`` for the canvas (QImage Format_RGBA8888_Premultiplied)."""
     rect = doc.bounds if rect is None else rect
-    return composite_layers(doc.layers, rect, dtype=np.uint8, background=background,
-                            premultiplied=True)
+    return composite_nodes(_doc_nodes(doc), rect, dtype=np.uint8, background=background,
+                           premultiplied=True)
+
+
+def composite_nodes(nodes: Sequence[Layer], rect: Rect, *, dtype=np.uint8,
+                    background: Sequence[int] | None = None, premultiplied: bool = False,
+                    include: set[int] | None = None) -> np.ndarray:
+    """Composite top-level ``nodes`` (layers and groups, bottom first) over ``rect``."""
+    return composite_passes(build_passes(nodes, include), rect, dtype=dtype,
+                            background=background, premultiplied=premultiplied)
+
+
+def _tree_root(layers: Sequence[Layer]) -> GroupLayer | None:
+    """The group tree the layers belong to when some of them sit inside a group, else None."""
+    root = None
+    nested = False
+    for la in layers:
+        p = la._parent  # noqa: SLF001 - core-internal tree link
+        if p is None:
+            return None if nested else root
+        top = la
+        while top._parent is not None:  # noqa: SLF001
+            top = top._parent  # noqa: SLF001
+        if p is not top:
+            nested = True
+        if root is None:
+            root = top
+        elif root is not top:
+            return None
+    return root if nested else None
 
 
 def composite_layers(layers: Sequence[Layer], rect: Rect, *, dtype=np.uint8,
                      background: Sequence[int] | None = None,
                      premultiplied: bool = False) -> np.ndarray:
-    """Composite ``layers`` (bottom first, document positions) over ``rect``; see module doc."""
+    """Composite ``layers`` (bottom first, document positions) over ``rect``; see module doc.
+
+    Layers of one document that sit in groups are composited through their groups."""
+    root = _tree_root(layers)
+    if root is not None and isinstance(root, GroupLayer):
+        return composite_nodes(root.children, rect, dtype=dtype, background=background,
+                               premultiplied=premultiplied, include={id(la) for la in layers})
     passes = [LayerPass.of(la) for la in layers if la.visible and la.opacity > 0]
     return composite_passes(passes, rect, dtype=dtype, background=background,
                             premultiplied=premultiplied)
 
 
-def composite_passes(passes: Sequence[LayerPass], rect: Rect, *, dtype=np.uint8,
+def composite_passes(passes: Sequence[LayerPass | GroupPass], rect: Rect, *, dtype=np.uint8,
                      background: Sequence[int] | None = None,
                      premultiplied: bool = False) -> np.ndarray:
     dtype = np.dtype(dtype)
@@ -130,8 +229,10 @@ def _maxval(arr: np.ndarray) -> float:
     return 65535.0 if arr.dtype == np.uint16 else 255.0
 
 
-def _covers_opaque(p: LayerPass, rect: Rect) -> bool:
+def _covers_opaque(p: LayerPass | GroupPass, rect: Rect) -> bool:
     """True when the layer alone hides everything below it inside ``rect``."""
+    if isinstance(p, GroupPass):
+        return False
     la = p.layer
     if p.mode is not BlendMode.NORMAL or p.opacity < 1.0 or (p.use_mask and la.effective_mask is not None):
         return False
@@ -143,7 +244,7 @@ def _covers_opaque(p: LayerPass, rect: Rect) -> bool:
     return bool(la.rgba(la.to_layer_rect(rect))[..., 3].min() == 255)
 
 
-def accumulate(passes: Sequence[LayerPass], rect: Rect,
+def accumulate(passes: Sequence[LayerPass | GroupPass], rect: Rect,
                bg: tuple[float, float, float, float] | None = None) -> np.ndarray:
     """Premultiplied planar float32 (4, h, w) composite of ``passes`` over ``rect``."""
     acc = np.empty((4, rect.h, rect.w), _F32)
@@ -166,8 +267,41 @@ def accumulate(passes: Sequence[LayerPass], rect: Rect,
         for c in range(4):
             acc[c].fill(0.0 if bg is None else bg[c])
     for p in passes[start:]:
-        _apply(acc, rect, p)
+        if isinstance(p, GroupPass):
+            _apply_group(acc, rect, p)
+        else:
+            _apply(acc, rect, p)
     return acc
+
+
+def _apply_group(acc: np.ndarray, rect: Rect, g: GroupPass) -> None:
+    inter = rect.intersect(g.bounds)
+    if inter.is_empty():
+        return
+    ys, xs = inter.translated(-rect.x, -rect.y).slices()
+    view = acc[:, ys, xs]
+    if not g.isolated:
+        # pass-through with opacity < 1: children onto the backdrop, then fade against it
+        before = view.copy()
+        for p in g.items:
+            if isinstance(p, GroupPass):
+                _apply_group(acc, rect, p)
+            else:
+                _apply(acc, rect, p)
+        view -= before
+        view *= _F32(g.opacity)
+        view += before
+        return
+    sub = accumulate(g.items, inter)          # premultiplied, isolated (over transparency)
+    alpha = sub[3]
+    a = np.multiply(alpha, g.opacity, dtype=_F32)
+    if not a.any():
+        return
+    inv_a = np.zeros_like(alpha)
+    np.divide(1.0, alpha, out=inv_a, where=alpha > 0)
+    planes = [np.minimum(np.multiply(sub[c], inv_a, out=sub[c]), 1.0, out=sub[c])
+              for c in range(3)]               # straight colour 0..1
+    _blend_into(view, planes, a, g.mode, 1.0)
 
 
 def _apply(acc: np.ndarray, rect: Rect, p: LayerPass) -> None:
@@ -188,19 +322,46 @@ def _apply(acc: np.ndarray, rect: Rect, p: LayerPass) -> None:
     if not a.any():
         return
     ys, xs = inter.translated(-rect.x, -rect.y).slices()
-    view = acc[:, ys, xs]
+    _blend_into(acc[:, ys, xs], planes, a, p.mode, maxval)
+
+
+def _blend_into(view: np.ndarray, planes: Sequence[np.ndarray], a: np.ndarray, mode: BlendMode,
+                maxval: float) -> None:
+    """Source-over of one source onto ``view`` (premultiplied planar float32, 4 x h x w) with
+    blend mode ``mode``: ``planes`` straight colour planes in 0..maxval, ``a`` the source alpha
+    (0..1, opacity and mask included)."""
     inv = np.subtract(1.0, a, dtype=_F32)
     tmp = np.empty_like(a)
-    if p.mode is BlendMode.NORMAL:
+    if mode is BlendMode.NORMAL:
         ka = np.multiply(a, 1.0 / maxval, dtype=_F32)
         for c in range(3):
             dst = view[c]
             dst *= inv
             dst += np.multiply(planes[c], ka, out=tmp)
-    elif p.mode in _PREMULTIPLIED_MODES:
-        _apply_premultiplied(view, planes, a, inv, p.mode, maxval)
+    elif mode in _PREMULTIPLIED_MODES:
+        _apply_premultiplied(view, planes, a, inv, mode, maxval)
+    elif mode in NONSEPARABLE_FUNCTIONS:
+        ab = view[3]
+        inv_ab = np.zeros_like(a)
+        np.divide(1.0, ab, out=inv_ab, where=ab > 0)
+        cb3 = np.empty((3,) + a.shape, _F32)
+        cs3 = np.empty((3,) + a.shape, _F32)
+        for c in range(3):
+            np.multiply(view[c], inv_ab, out=cb3[c])
+            np.minimum(cb3[c], 1.0, out=cb3[c])
+            np.multiply(planes[c], 1.0 / maxval, out=cs3[c], dtype=_F32)
+        b3 = NONSEPARABLE_FUNCTIONS[mode](cb3, cs3)
+        for c in range(3):
+            b = b3[c]
+            b -= cs3[c]      # Cs' = Cs + ab (B - Cs)
+            b *= ab
+            b += cs3[c]
+            b *= a
+            dst = view[c]
+            dst *= inv
+            dst += b
     else:
-        fn = BLEND_FUNCTIONS[p.mode]
+        fn = BLEND_FUNCTIONS[mode]
         ab = view[3]
         inv_ab = np.zeros_like(a)
         np.divide(1.0, ab, out=inv_ab, where=ab > 0)
@@ -224,7 +385,7 @@ def _apply(acc: np.ndarray, rect: Rect, p: LayerPass) -> None:
 
 _PREMULTIPLIED_MODES = frozenset({BlendMode.MULTIPLY, BlendMode.SCREEN, BlendMode.DARKEN,
                                   BlendMode.LIGHTEN, BlendMode.DIFFERENCE, BlendMode.ADD,
-                                  BlendMode.OVERLAY, BlendMode.HARD_LIGHT})
+                                  BlendMode.OVERLAY, BlendMode.HARD_LIGHT, BlendMode.EXCLUSION})
 
 
 def _apply_premultiplied(view: np.ndarray, planes: Sequence[np.ndarray], a: np.ndarray,
@@ -234,7 +395,7 @@ def _apply_premultiplied(view: np.ndarray, planes: Sequence[np.ndarray], a: np.n
     With premultiplied cs = as*Cs and cb = ab*Cb, co = cs(1-ab) + cb(1-as) + as*ab*B(Cb, Cs):
     multiply  co = cb(1-as) + cs(1 - ab + cb)         screen  co = cs + cb - cs*cb
     darken    co = cs(1-ab) + cb(1-as) + min(as*cb, ab*cs)    (lighten: max)
-    difference co = cs + cb - 2 min(as*cb, ab*cs)
+    difference co = cs + cb - 2 min(as*cb, ab*cs)      exclusion co = cs + cb - 2 cs*cb
     add       co = cs(1-ab) + cb(1-as) + min(as*ab, as*cb + ab*cs)
     overlay   x = 2cb - ab:  co = cs(1-ab) + cb(1-as) + (2cs*cb if x <= 0 else x(as - cs) + ab*cs)
     hard-light y = 2cs - as: co = cs(1-ab) + cb(1-as) + (2cs*cb if y <= 0 else cb(as - y) + ab*y)
@@ -258,6 +419,11 @@ def _apply_premultiplied(view: np.ndarray, planes: Sequence[np.ndarray], a: np.n
             dst += t
         elif mode is BlendMode.SCREEN:
             np.multiply(cs, dst, out=t)
+            dst += cs
+            dst -= t
+        elif mode is BlendMode.EXCLUSION:
+            np.multiply(cs, dst, out=t)
+            t *= 2.0
             dst += cs
             dst -= t
         elif mode is BlendMode.DIFFERENCE:

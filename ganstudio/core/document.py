@@ -25,13 +25,14 @@ from psygnal import Signal, SignalGroup
 
 from .geometry import Rect
 from .history import CallbackCommand, History
-from .layers import Layer, RasterLayer
+from .layers import BlendMode, GroupLayer, Layer, RasterLayer
 from .pixels import dtype_for_bits, layers_bit_depth
 
 
 class DocumentEvents(SignalGroup):
-    layers = Signal()              # inserted / removed / moved / replaced
-    active_layer = Signal(object)  # Layer | None
+    layers = Signal()              # inserted / removed / moved / replaced / grouped
+    active_layer = Signal(object)  # Layer | None (the active paint layer)
+    active_node = Signal(object)   # Layer | GroupLayer | None (the selected node)
     selection = Signal(object)     # Rect (document coordinates) that changed
     size = Signal(tuple)           # (width, height)
     modified = Signal(bool)
@@ -64,7 +65,10 @@ class Document:
             raise ValueError(f"invalid canvas size {width}x{height}")
         self.events = DocumentEvents()
         self._width, self._height = int(width), int(height)
-        self.layers: list[Layer] = []
+        self.layers: list[Layer] = []     # paint layers, bottom first (groups: see root)
+        self.root = GroupLayer("")        # the layer tree; top-level nodes = root.children
+        self.root._is_root = True  # type: ignore[attr-defined]
+        self._leaf_ids: list[int] = []
         self._active: Layer | None = None
         # Selection: None = nothing selected (operations apply everywhere); else uint8 HxW, 255 = in.
         self.selection: np.ndarray | None = None
@@ -155,31 +159,141 @@ class Document:
     def __repr__(self) -> str:
         return f"<Document {self.name!r} {self._width}x{self._height}, {len(self.layers)} layers>"
 
-    # -- layers -----------------------------------------------------------------------------------
+    # -- layers and groups ------------------------------------------------------------------------
+    # The tree is the truth: ``self.root`` is a GroupLayer (never drawn with attributes of its own)
+    # whose children are the top-level nodes. ``self.layers`` lists its paint layers in paint order
+    # (bottom first, groups left out) and is rebuilt in place after every structural change, so all
+    # code that loops over ``doc.layers`` keeps seeing every pixel layer. Private copies that append
+    # to ``layers`` directly (snapshots) are taken into the tree by ``sync_tree``.
+    def _rebuild(self) -> None:
+        self.layers[:] = list(self.root.leaves())
+        self._leaf_ids = [id(la) for la in self.layers]
+
+    def sync_tree(self) -> None:
+        """Take layers added to / removed from ``doc.layers`` directly into the tree (cheap when
+        nothing changed). Layers the tree does not know go on top of the top level."""
+        if len(self._leaf_ids) == len(self.layers) and all(
+                id(a) == b for a, b in zip(self.layers, self._leaf_ids)):
+            return
+        listed = list(self.layers)
+        ids = {id(la) for la in listed}
+        known = {id(la) for la in self.root.leaves()}
+        for leaf in list(self.root.leaves()):
+            if id(leaf) not in ids:
+                leaf._parent._drop(leaf)  # noqa: SLF001
+        if not any(n.is_group for n in self.root.children):
+            for n in list(self.root.children):
+                self.root._drop(n)  # noqa: SLF001
+            for la in listed:
+                self.root._adopt(la, len(self.root.children))  # noqa: SLF001
+        else:
+            for la in listed:
+                if id(la) not in known:
+                    self.root._adopt(la, len(self.root.children))  # noqa: SLF001
+        self._rebuild()
+
+    @property
+    def active_node(self) -> Layer | None:
+        """The selected node of the Layers panel: a layer or a GroupLayer (or None)."""
+        return self._active
+
+    @active_node.setter
+    def active_node(self, node: Layer | None) -> None:
+        if node is not None and not self.contains(node):
+            raise ValueError("layer is not in this document")
+        if node is not self._active:
+            old_layer = self.active_layer
+            self._active = node
+            self.events.active_node.emit(node)
+            if self.active_layer is not old_layer:
+                self.events.active_layer.emit(self.active_layer)
+
     @property
     def active_layer(self) -> Layer | None:
-        return self._active
+        """The active paint layer; None when nothing or a group is selected (see active_node)."""
+        a = self._active
+        return None if a is None or a.is_group else a
 
     @active_layer.setter
     def active_layer(self, layer: Layer | None) -> None:
-        if layer is not None and layer not in self.layers:
-            raise ValueError("layer is not in this document")
-        if layer is not self._active:
-            self._active = layer
-            self.events.active_layer.emit(layer)
+        self.active_node = layer
+
+    def contains(self, node: Layer) -> bool:
+        """True when ``node`` (layer or group) is in this document's tree."""
+        if node is self.root:
+            return False
+        self.sync_tree()
+        top = node
+        while top._parent is not None:  # noqa: SLF001
+            top = top._parent  # noqa: SLF001
+        return top is self.root
 
     def index_of(self, layer: Layer) -> int:
+        """Position of a paint layer in ``doc.layers`` (groups have none: ValueError)."""
         for i, candidate in enumerate(self.layers):
             if candidate is layer:
                 return i
-        raise ValueError("layer is not in this document")
+        raise ValueError("layer is not in this document" if not layer.is_group
+                         else f"“{layer.name}” is a layer group (use doc.position_of)")
 
     def layer_by_uid(self, uid: int) -> Layer | None:
-        return next((la for la in self.layers if la.uid == uid), None)
+        return next((la for la in self.root.walk() if la.uid == uid), None)
+
+    # tree helpers
+    def walk_layers(self) -> Iterator[Layer]:
+        """Every node (layers and groups), depth first, bottom first, a group before its children."""
+        self.sync_tree()
+        return self.root.walk()
+
+    def groups(self) -> list[GroupLayer]:
+        return [n for n in self.walk_layers() if n.is_group]  # type: ignore[misc]
+
+    @property
+    def has_groups(self) -> bool:
+        return any(n.is_group for n in self.root.children)
+
+    def parent_of(self, node: Layer) -> GroupLayer | None:
+        """The group holding ``node``; None at the top level. ValueError if not in the document."""
+        if not self.contains(node):
+            raise ValueError("layer is not in this document")
+        return node.parent
+
+    def children_of(self, group: GroupLayer | None = None) -> list[Layer]:
+        """The nodes directly in ``group`` (None: the top level), bottom first."""
+        return list((self.root if group is None else group).children)
+
+    def position_of(self, node: Layer) -> tuple[GroupLayer | None, int]:
+        """(parent group or None for the top level, index among its siblings, bottom first)."""
+        if not self.contains(node):
+            raise ValueError("layer is not in this document")
+        par = node._parent  # noqa: SLF001
+        assert par is not None
+        return node.parent, _index_in(par.children, node)
+
+    def depth_of(self, node: Layer) -> int:
+        """0 for a top-level node, 1 inside a top-level group ..."""
+        return self.root.depth_of(node)
+
+    def is_locked(self, node: Layer) -> bool:
+        """The node or a group above it is locked."""
+        p: Layer | None = node
+        while p is not None and p is not self.root:
+            if p.locked:
+                return True
+            p = p._parent  # noqa: SLF001
+        return False
 
     def _connect(self, layer: Layer) -> None:
         def region(*_: Any) -> None:
             self.events.region.emit(layer.bounds)
+
+        if layer.is_group:
+            pairs = [(sig, region) for sig in (layer.events.visible, layer.events.opacity,
+                                                layer.events.blend_mode, layer.events.pass_through)]
+            for sig, fn in pairs:
+                sig.connect(fn)
+            self._handlers[layer.uid] = pairs
+            return
 
         def pixels(rect: Rect) -> None:
             self.events.region.emit(rect.translated(*layer.offset))
@@ -203,42 +317,120 @@ class Document:
         for sig, fn in self._handlers.pop(layer.uid, []):
             sig.disconnect(fn)
 
-    def _insert(self, index: int, layer: Layer) -> None:
-        self.layers.insert(index, layer)
-        self._connect(layer)
+    @staticmethod
+    def _subtree(node: Layer) -> list[Layer]:
+        return [node] + (list(node.walk()) if node.is_group else [])  # type: ignore[attr-defined]
+
+    def _attach(self, node: Layer, parent: GroupLayer, index: int) -> None:
+        parent._adopt(node, max(0, min(index, len(parent.children))))  # noqa: SLF001
+        for n in self._subtree(node):
+            self._connect(n)
+        self._rebuild()
         self.events.layers.emit()
-        self.events.region.emit(layer.bounds)
+        self.events.region.emit(node.bounds)
+
+    def _detach(self, node: Layer) -> tuple[GroupLayer, int]:
+        parent = node._parent  # noqa: SLF001
+        assert parent is not None
+        subtree = self._subtree(node)
+        index = parent._drop(node)  # noqa: SLF001
+        for n in subtree:
+            self._disconnect(n)
+        self._rebuild()
+        if any(n is self._active for n in subtree):
+            siblings = parent.children
+            if siblings:
+                new = siblings[min(index, len(siblings) - 1)]
+            elif parent is not self.root:
+                new = parent
+            else:
+                new = self.layers[-1] if self.layers else None
+            self.active_node = new
+        self.events.layers.emit()
+        self.events.region.emit(node.bounds)
+        return parent, index
+
+    def _move(self, node: Layer, parent: GroupLayer, index: int) -> None:
+        before = node.bounds
+        node._parent._drop(node)  # noqa: SLF001
+        parent._adopt(node, max(0, min(index, len(parent.children))))  # noqa: SLF001
+        self._rebuild()
+        self.events.layers.emit()
+        self.events.region.emit(before.union(node.bounds))
+
+    def _flat_position(self, index: int) -> tuple[GroupLayer, int]:
+        """Where a layer inserted at ``doc.layers[index]`` goes in the tree: right below the layer
+        now at ``index`` (in its group), or on top of the top level."""
+        n = len(self.layers)
+        index = max(0, min(index, n))
+        if index < n:
+            target = self.layers[index]
+            par = target._parent  # noqa: SLF001
+            assert par is not None
+            return par, _index_in(par.children, target)
+        return self.root, len(self.root.children)
+
+    def _default_position(self) -> tuple[GroupLayer, int]:
+        """Above the active layer in its group; inside the active group, on top; else on top."""
+        a = self._active
+        if a is None:
+            return self.root, len(self.root.children)
+        if a.is_group:
+            return a, len(a.children)  # type: ignore[return-value]
+        par = a._parent  # noqa: SLF001
+        assert par is not None
+        return par, _index_in(par.children, a) + 1
+
+    def _group_arg(self, parent: GroupLayer | None) -> GroupLayer:
+        if parent is None or parent is self.root:
+            return self.root
+        if not parent.is_group or not self.contains(parent):
+            raise ValueError(f"{parent!r} is not a layer group of this document")
+        return parent
+
+    # legacy flat-index primitives
+    def _insert(self, index: int, layer: Layer) -> None:
+        par, pos = self._flat_position(index)
+        self._attach(layer, par, pos)
 
     def _remove(self, layer: Layer) -> int:
-        index = self.index_of(layer)
-        del self.layers[index]
-        self._disconnect(layer)
-        if self._active is layer:
-            self.active_layer = self.layers[min(index, len(self.layers) - 1)] if self.layers else None
-        self.events.layers.emit()
-        self.events.region.emit(layer.bounds)
+        index = self.index_of(layer) if not layer.is_group else 0
+        self._detach(layer)
         return index
 
     def add_layer(self, layer: Layer, index: int | None = None, *, activate: bool = True,
-                  label: str | None = None) -> Layer:
-        """Insert ``layer`` (default: above the active layer, else on top). One undo step."""
-        if index is None:
-            index = self.index_of(self._active) + 1 if self._active is not None else len(self.layers)
-        index = max(0, min(index, len(self.layers)))
+                  label: str | None = None, parent: GroupLayer | None = None,
+                  position: int | None = None) -> Layer:
+        """Insert ``layer`` (a layer or a GroupLayer with its children). One undo step.
+
+        Where: ``parent`` / ``position`` given: into that group (None or ``doc.root``: the top
+        level) at that index among its children (bottom first; default on top). Else ``index``
+        (a position in ``doc.layers``): right below the layer now there, in its group, or on
+        top. Else (default): above the active layer in its group, or on top inside the active
+        group, or on top."""
+        self.sync_tree()
+        if parent is not None or position is not None:
+            par = self._group_arg(parent)
+            pos = len(par.children) if position is None else max(0, min(position, len(par.children)))
+        elif index is None:
+            par, pos = self._default_position()
+        else:
+            par, pos = self._flat_position(index)
         previous_active = self._active
 
         def do() -> None:
-            self._insert(index, layer)
+            self._attach(layer, par, pos)
             if activate:
-                self.active_layer = layer
+                self.active_node = layer
 
         def undo() -> None:
-            self._remove(layer)
-            if previous_active in self.layers:
-                self.active_layer = previous_active
+            self._detach(layer)
+            if previous_active is not None and self.contains(previous_active):
+                self.active_node = previous_active
 
         do()
-        self.history.push(CallbackCommand(label or f"Add layer “{layer.name}”", undo, do,
+        kind = "group" if layer.is_group else "layer"
+        self.history.push(CallbackCommand(label or f"Add {kind} “{layer.name}”", undo, do,
                                           nbytes=_layer_nbytes(layer)))
         return layer
 
@@ -249,44 +441,246 @@ class Document:
         return layer
 
     def remove_layer(self, layer: Layer) -> None:
-        index = self.index_of(layer)
-        was_active = self._active is layer
+        """Delete a layer, or a group with everything in it. One undo step."""
+        if not self.contains(layer):
+            raise ValueError("layer is not in this document")
+        par = layer._parent  # noqa: SLF001
+        assert par is not None
+        pos = _index_in(par.children, layer)
+        was_active = self._active
+        inside = any(n is was_active for n in self._subtree(layer))
 
         def do() -> None:
-            self._remove(layer)
+            self._detach(layer)
 
         def undo() -> None:
-            self._insert(index, layer)
-            if was_active:
-                self.active_layer = layer
+            self._attach(layer, par, pos)
+            if inside:
+                self.active_node = was_active
 
         do()
-        self.history.push(CallbackCommand(f"Delete layer “{layer.name}”", undo, do,
+        kind = "group" if layer.is_group else "layer"
+        self.history.push(CallbackCommand(f"Delete {kind} “{layer.name}”", undo, do,
                                           nbytes=_layer_nbytes(layer)))
 
     def duplicate_layer(self, layer: Layer) -> Layer:
-        return self.add_layer(layer.duplicate(), self.index_of(layer) + 1,
-                              label=f"Duplicate layer “{layer.name}”")
+        """A copy right above ``layer`` (a group: with copies of everything in it)."""
+        if not self.contains(layer):
+            raise ValueError("layer is not in this document")
+        par = layer._parent  # noqa: SLF001
+        assert par is not None
+        kind = "group" if layer.is_group else "layer"
+        return self.add_layer(layer.duplicate(), parent=par,
+                              position=_index_in(par.children, layer) + 1,
+                              label=f"Duplicate {kind} “{layer.name}”")
 
     def move_layer(self, layer: Layer, new_index: int) -> None:
-        """Reorder: ``new_index`` is the position in the bottom-first list after the move."""
+        """Reorder: ``new_index`` is the position in ``doc.layers`` (bottom first) after the move;
+        the layer lands right below the layer now there (in that layer's group), or on top."""
         old_index = self.index_of(layer)
         new_index = max(0, min(new_index, len(self.layers) - 1))
         if new_index == old_index:
             return
-
-        def place(i: int) -> None:
-            self.layers.remove(layer)
-            self.layers.insert(i, layer)
-            self.events.layers.emit()
-            self.events.region.emit(layer.bounds)
-
-        place(new_index)
+        par0 = layer._parent  # noqa: SLF001
+        assert par0 is not None
+        pos0 = par0._drop(layer)  # noqa: SLF001 - work out the target without the layer
+        self._rebuild()
+        par1, pos1 = self._flat_position(new_index)
+        par0._adopt(layer, pos0)  # noqa: SLF001
+        self._rebuild()
+        self._move(layer, par1, pos1)
         self.history.push(CallbackCommand(f"Move layer “{layer.name}”",
-                                          lambda: place(old_index), lambda: place(new_index)))
+                                          lambda: self._move(layer, par0, pos0),
+                                          lambda: self._move(layer, par1, pos1)))
+
+    def move_node(self, node: Layer, parent: GroupLayer | None = None,
+                  index: int | None = None) -> None:
+        """Move a layer or group into ``parent`` (None: the top level) at ``index`` among its
+        children once ``node`` is taken out (bottom first; None: on top). One undo step."""
+        if not self.contains(node):
+            raise ValueError("layer is not in this document")
+        par1 = self._group_arg(parent)
+        if node.is_group and (par1 is node or any(n is par1 for n in node.walk())):  # type: ignore[attr-defined]
+            raise ValueError("a group cannot be moved into itself")
+        par0 = node._parent  # noqa: SLF001
+        assert par0 is not None
+        pos0 = _index_in(par0.children, node)
+        n_after = len(par1.children) - (1 if par1 is par0 else 0)
+        pos1 = n_after if index is None else max(0, min(index, n_after))
+        if par1 is par0 and pos1 == pos0:
+            return
+        self._move(node, par1, pos1)
+        kind = "group" if node.is_group else "layer"
+        self.history.push(CallbackCommand(f"Move {kind} “{node.name}”",
+                                          lambda: self._move(node, par0, pos0),
+                                          lambda: self._move(node, par1, pos1)))
+
+    def _select(self, node: Layer | None) -> None:
+        """Change the active node as part of the open step (undo restores the previous one)."""
+        old = self._active
+        if old is node:
+            return
+
+        def to(n: Layer | None) -> None:
+            self.active_node = n if (n is None or self.contains(n)) else None
+
+        to(node)
+        self.history.push(CallbackCommand("Select layer", lambda: to(old), lambda: to(node)))
+
+    def new_group(self, name: str = "Group", *, parent: GroupLayer | None = None,
+                  position: int | None = None, pass_through: bool = True,
+                  activate: bool = True) -> GroupLayer:
+        """An empty layer group (default: where a new layer would go). One undo step."""
+        group = GroupLayer(name, pass_through=pass_through)
+        if parent is None and position is None:
+            par, pos = self._default_position()
+            return self.add_layer(group, parent=par, position=pos, activate=activate,  # type: ignore[return-value]
+                                  label=f"New group “{name}”")
+        return self.add_layer(group, parent=parent, position=position, activate=activate,  # type: ignore[return-value]
+                              label=f"New group “{name}”")
+
+    def group_layers(self, nodes: Iterable[Layer] | None = None, name: str = "Group") -> GroupLayer:
+        """Put ``nodes`` (default: the active node) into a new group placed where the topmost of
+        them was; their order is kept. The group becomes active. One undo step."""
+        picked = [self._active] if nodes is None else list(nodes)
+        picked = [n for n in picked if n is not None]
+        if not picked:
+            raise ValueError("no layer to group")
+        for n in picked:
+            if not self.contains(n):
+                raise ValueError("layer is not in this document")
+        ids = {id(n) for n in picked}
+
+        def covered(n: Layer) -> bool:   # an ancestor is picked too: it moves with it
+            p = n._parent  # noqa: SLF001
+            while p is not None:
+                if id(p) in ids:
+                    return True
+                p = p._parent  # noqa: SLF001
+            return False
+
+        order = {id(n): i for i, n in enumerate(self.root.walk())}
+        picked = sorted({id(n): n for n in picked if not covered(n)}.values(),
+                        key=lambda n: order[id(n)])
+        top = picked[-1]
+        par = top._parent  # noqa: SLF001
+        assert par is not None
+        group = GroupLayer(name)
+        with self.history.transaction(f"Group layers into “{name}”"):
+            self.add_layer(group, parent=par, position=_index_in(par.children, top) + 1,
+                           activate=True)
+            for n in picked:
+                self.move_node(n, group, len(group.children))
+        return group
+
+    def ungroup(self, group: GroupLayer) -> list[Layer]:
+        """Move the group's children into its parent, where the group was, and delete the group
+        (its own opacity / blend mode / visibility go with it, as in Krita and Photoshop).
+        One undo step; returns the children."""
+        if not group.is_group or not self.contains(group):
+            raise ValueError("not a layer group of this document")
+        par = group._parent  # noqa: SLF001
+        assert par is not None
+        pos = _index_in(par.children, group)
+        kids = list(group.children)
+        with self.history.transaction(f"Ungroup “{group.name}”"):
+            for i, kid in enumerate(kids):
+                self.move_node(kid, None if par is self.root else par, pos + i)
+            self.remove_layer(group)
+            if kids:
+                self._select(kids[-1])
+        return kids
+
+    def merge_group(self, group: GroupLayer) -> RasterLayer:
+        """Flatten a group into one raster layer in its place: its children composited on their
+        own; the layer keeps the group's name, opacity, visibility and (isolated groups) blend
+        mode, so an isolated group looks the same. One undo step."""
+        from .compositing import composite_nodes
+
+        if not group.is_group or not self.contains(group):
+            raise ValueError("not a layer group of this document")
+        rect = group.bounds
+        if rect.is_empty():
+            raise ValueError(f"group “{group.name}” is empty: nothing to merge")
+        dtype = dtype_for_bits(layers_bit_depth(list(group.leaves())))
+        pixels = composite_nodes(group.children, rect, dtype=dtype)
+        mode = group.blend_mode if not group.pass_through else BlendMode.NORMAL
+        merged = RasterLayer(group.name, pixels, visible=group.visible, opacity=group.opacity,
+                             blend_mode=mode, offset=(rect.x, rect.y))
+        par = group._parent  # noqa: SLF001
+        assert par is not None
+        pos = _index_in(par.children, group)
+        with self.history.transaction(f"Merge group “{group.name}”"):
+            self.remove_layer(group)
+            self.add_layer(merged, parent=par, position=pos, activate=True)
+        return merged
+
+    # -- the tree for copies (snapshots, autosave) --------------------------------------------------
+    def group_structure(self) -> list | None:
+        """The group tree as JSON-able data (leaves = their index in ``doc.layers``), or None when
+        there are no groups. Rebuild it on a copy with :meth:`apply_group_structure`."""
+        self.sync_tree()
+        if not self.has_groups:
+            return None
+        index = {id(la): i for i, la in enumerate(self.layers)}
+
+        def enc(node: Layer) -> Any:
+            if not node.is_group:
+                return index[id(node)]
+            a = node.attributes()
+            d = {"name": a["name"], "visible": a["visible"], "opacity": a["opacity"],
+                 "blend_mode": a["blend_mode"].value, "locked": a["locked"],
+                 "pass_through": a["pass_through"]}
+            if a.get("provenance"):
+                d["provenance"] = a["provenance"]
+            if node is self._active:
+                d["active"] = True
+            return {"group": d, "children": [enc(c) for c in node.children]}  # type: ignore[attr-defined]
+
+        return [enc(n) for n in self.root.children]
+
+    def apply_group_structure(self, struct: list | None) -> None:
+        """Rebuild groups from :meth:`group_structure` over this document's ``layers`` (no undo:
+        for private copies). Layers the data does not name stay on top of the top level."""
+        if not struct:
+            return
+        self.sync_tree()
+        leaves = list(self.layers)
+        used: set[int] = set()
+        for n in list(self.root.children):
+            self.root._drop(n)  # noqa: SLF001
+
+        def dec(item: Any, parent: GroupLayer) -> None:
+            if isinstance(item, int):
+                if 0 <= item < len(leaves) and item not in used:
+                    used.add(item)
+                    parent._adopt(leaves[item], len(parent.children))  # noqa: SLF001
+                return
+            if not isinstance(item, dict):
+                return
+            d = dict(item.get("group") or {})
+            active = bool(d.pop("active", False))
+            g = GroupLayer(str(d.pop("name", "Group")), **{
+                k: v for k, v in d.items()
+                if k in ("visible", "opacity", "blend_mode", "locked", "pass_through", "provenance")})
+            parent._adopt(g, len(parent.children))  # noqa: SLF001
+            self._connect(g)
+            for c in item.get("children") or []:
+                dec(c, g)
+            if active:
+                self._active = g
+
+        for item in struct:
+            dec(item, self.root)
+        for i, la in enumerate(leaves):
+            if i not in used:
+                self.root._adopt(la, len(self.root.children))  # noqa: SLF001
+        self._rebuild()
+        self.events.layers.emit()
 
     def set_layer_attr(self, layer: Layer, attr: str, value: Any, *, merge: bool = False) -> None:
-        """Set name/visible/opacity/blend_mode/locked/offset/mask_enabled as one undo step.
+        """Set name/visible/opacity/blend_mode/locked/offset/mask_enabled (groups: also
+        pass_through) as one undo step.
 
         ``merge=True`` folds the change into the previous step when it changed the same attribute
         of the same layer (slider drags make one step).
@@ -314,7 +708,7 @@ class Document:
         those rects (a brush segment's dabs), so a long diagonal stroke does not copy its whole
         bounding box. Raises PermissionError if the layer is locked.
         """
-        if layer.locked:
+        if layer.locked or self.is_locked(layer):
             raise PermissionError(f"layer “{layer.name}” is locked")
         full = Rect(0, 0, layer.width, layer.height)
         rect = full if rect is None else rect.intersect(full)
@@ -532,7 +926,16 @@ def _changed_rect(a: np.ndarray, b: np.ndarray) -> Rect | None:
     return Rect.from_corners(x0, min(rows), x1, max(rows) + 1)
 
 
+def _index_in(nodes: list[Layer], node: Layer) -> int:
+    for i, n in enumerate(nodes):
+        if n is node:
+            return i
+    raise ValueError(f"{node!r} is not there")
+
+
 def _layer_nbytes(layer: Layer) -> int:
+    if layer.is_group:
+        return sum(_layer_nbytes(la) for la in layer.leaves())  # type: ignore[attr-defined]
     arr = getattr(layer, "pixels", None)
     if arr is None:
         arr = getattr(layer, "labels", None)

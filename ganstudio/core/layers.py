@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import enum
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,13 @@ class BlendMode(str, enum.Enum):
     HARD_LIGHT = "hard-light"
     ADD = "add"
     DIFFERENCE = "difference"
+    COLOR_DODGE = "color-dodge"
+    COLOR_BURN = "color-burn"
+    EXCLUSION = "exclusion"
+    HUE = "hue"
+    SATURATION = "saturation"
+    COLOR = "color"
+    LUMINOSITY = "luminosity"
 
     @property
     def label(self) -> str:
@@ -50,12 +58,26 @@ class LayerEvents(SignalGroup):
     mask_pixels = Signal(object)  # Rect (layer coordinates) of the mask painted (brush, fill)
     pixels = Signal(object)  # Rect in layer coordinates
     provenance = Signal(dict)
+    pass_through = Signal(bool)  # groups only
+
+
+#: the order in which blend modes are offered (as Krita / Photoshop group them)
+BLEND_MODE_MENU: tuple[BlendMode, ...] = (
+    BlendMode.NORMAL,
+    BlendMode.DARKEN, BlendMode.MULTIPLY, BlendMode.COLOR_BURN,
+    BlendMode.LIGHTEN, BlendMode.SCREEN, BlendMode.COLOR_DODGE, BlendMode.ADD,
+    BlendMode.OVERLAY, BlendMode.SOFT_LIGHT, BlendMode.HARD_LIGHT,
+    BlendMode.DIFFERENCE, BlendMode.EXCLUSION,
+    BlendMode.HUE, BlendMode.SATURATION, BlendMode.COLOR, BlendMode.LUMINOSITY,
+)
 
 
 class Layer:
     """Common attributes of every layer kind."""
 
     kind = "layer"
+    #: True for GroupLayer (a node with children and no pixels of its own)
+    is_group = False
 
     def __init__(
         self,
@@ -72,6 +94,7 @@ class Layer:
     ) -> None:
         self.uid = next(_ids)
         self.events = LayerEvents()
+        self._parent: GroupLayer | None = None   # set by the Document / GroupLayer
         self._name = name
         self._visible = bool(visible)
         self._opacity = float(np.clip(opacity, 0.0, 1.0))
@@ -83,6 +106,12 @@ class Layer:
         self.provenance: dict[str, Any] = dict(provenance or {})
         if mask is not None:
             self.set_mask(mask)
+
+    @property
+    def parent(self) -> GroupLayer | None:
+        """The group this node is in (None: top level of its document, or not in a document)."""
+        p = self._parent
+        return None if p is None or getattr(p, "_is_root", False) else p
 
     # -- geometry (overridden) ------------------------------------------------------------------
     @property
@@ -319,3 +348,155 @@ class LabelLayer(Layer):
         return LabelLayer(name, self.labels.copy(), list(self.palette),
                           palette_name=self.palette_name, transparent_id=self.transparent_id,
                           mask=mask, **attrs)
+
+
+class GroupLayer(Layer):
+    """A layer group: an ordered list of child nodes (layers or groups, bottom first), no pixels.
+
+    ``pass_through`` (the default, as in Krita, GIMP and Photoshop): the children composite straight
+    onto what lies below the group, as if they were not grouped; the group's opacity then fades
+    the result against that backdrop, and its blend mode is not used. ``pass_through=False``
+    (isolated): the children are composited on their own (over transparency) and the result is
+    blended onto the backdrop like one layer, with the group's opacity and blend mode.
+
+    Change the tree through the Document (``new_group``, ``group_layers``, ``move_node`` ...), which
+    records undo and keeps ``doc.layers`` in step; ``children`` is for reading. The group's
+    ``bounds`` is the union of its layers' bounds; setting ``offset`` moves every layer inside.
+    Groups have no mask.
+    """
+
+    kind = "group"
+    is_group = True
+
+    def __init__(self, name: str, children: Any = (), *, pass_through: bool = True,
+                 **attrs: Any) -> None:
+        attrs.pop("offset", None)          # a group is where its layers are
+        attrs.pop("mask_enabled", None)
+        if attrs.pop("mask", None) is not None:
+            raise ValueError("layer groups have no mask")
+        self.children: list[Layer] = []
+        self._pass_through = bool(pass_through)
+        super().__init__(name, **attrs)
+        for child in children:
+            self._adopt(child, len(self.children))
+
+    # -- tree -------------------------------------------------------------------------------------
+    def _adopt(self, node: Layer, index: int) -> None:
+        if node is self or (node.is_group and self in node.walk()):  # type: ignore[attr-defined]
+            raise ValueError("a group cannot contain itself")
+        self.children.insert(index, node)
+        node._parent = self
+
+    def _drop(self, node: Layer) -> int:
+        for i, child in enumerate(self.children):
+            if child is node:
+                del self.children[i]
+                node._parent = None
+                return i
+        raise ValueError(f"{node!r} is not a child of {self!r}")
+
+    def walk(self) -> Iterator[Layer]:
+        """Every node below this group, depth first, bottom first (a group before its children)."""
+        for child in self.children:
+            yield child
+            if child.is_group:
+                yield from child.walk()  # type: ignore[attr-defined]
+
+    def leaves(self) -> Iterator[Layer]:
+        """The paint layers (no groups) below this group, in paint order (bottom first)."""
+        for child in self.children:
+            if child.is_group:
+                yield from child.leaves()  # type: ignore[attr-defined]
+            else:
+                yield child
+
+    def depth_of(self, node: Layer) -> int:
+        d, p = 0, node._parent
+        while p is not None and p is not self:
+            d, p = d + 1, p._parent
+        return d
+
+    # -- attributes -------------------------------------------------------------------------------
+    pass_through = property(lambda self: self._pass_through,
+                            lambda self, v: self._set("pass_through", bool(v)))
+
+    @property
+    def isolated(self) -> bool:
+        return not self._pass_through
+
+    @property
+    def bounds(self) -> Rect:
+        out: Rect | None = None
+        for leaf in self.leaves():
+            out = leaf.bounds if out is None else out.union(leaf.bounds)
+        return out if out is not None else Rect(0, 0, 0, 0)
+
+    @property
+    def width(self) -> int:
+        return self.bounds.w
+
+    @property
+    def height(self) -> int:
+        return self.bounds.h
+
+    @property
+    def offset(self) -> tuple[int, int]:  # type: ignore[override]
+        b = self.bounds
+        return (b.x, b.y)
+
+    @offset.setter
+    def offset(self, value: tuple[int, int]) -> None:
+        x, y = self.offset
+        dx, dy = int(value[0]) - x, int(value[1]) - y
+        if dx or dy:
+            for leaf in list(self.leaves()):
+                ox, oy = leaf.offset
+                leaf.offset = (ox + dx, oy + dy)
+            self.events.offset.emit(self.offset)
+
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        if mask is not None:
+            raise ValueError("layer groups have no mask")
+
+    @property
+    def data(self) -> np.ndarray:
+        raise TypeError(f"layer group “{self.name}” has no pixels of its own")
+
+    def _replace_array(self, data: np.ndarray) -> None:
+        raise TypeError("layer groups have no pixels of their own")
+
+    @property
+    def bit_depth(self) -> int:
+        return max([getattr(la, "bit_depth", 8) for la in self.leaves()] or [8])
+
+    def attributes(self) -> dict[str, Any]:
+        return dict(name=self._name, visible=self._visible, opacity=self._opacity,
+                    blend_mode=self._blend_mode, locked=self._locked,
+                    pass_through=self._pass_through, provenance=copy.deepcopy(self.provenance))
+
+    def rgba(self, rect: Rect | None = None) -> np.ndarray:
+        """The group's children composited on their own (isolated, straight alpha, 8/16 bit) over
+        ``rect`` in group coordinates (default: the whole bounds). For thumbnails and merging."""
+        from .compositing import composite_nodes
+
+        b = self.bounds
+        rect = Rect(0, 0, b.w, b.h) if rect is None else rect
+        dtype = np.uint16 if self.bit_depth == 16 else np.uint8
+        return composite_nodes(self.children, rect.translated(b.x, b.y), dtype=dtype)
+
+    def duplicate(self) -> GroupLayer:
+        kids = []
+        for child in self.children:
+            copy_ = child.duplicate()
+            copy_.name = child.name          # only the group is called "... copy"
+            kids.append(copy_)
+        attrs = self.attributes()
+        name = f"{attrs.pop('name')} copy"
+        return GroupLayer(name, kids, **attrs)
+
+    def notify_pixels(self, rect: Rect | None = None) -> None:
+        b = self.bounds
+        self.events.pixels.emit(rect if rect is not None else Rect(0, 0, b.w, b.h))
+
+    def __repr__(self) -> str:
+        return f"<GroupLayer {self._name!r} {len(self.children)} children>"

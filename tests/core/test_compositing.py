@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganstudio.core.blend import blend, blend_reference
+from ganstudio.core.blend import NONSEPARABLE_FUNCTIONS, blend, blend_reference, blend_reference_rgb
 from ganstudio.core.compositing import composite, composite_for_display, composite_layers
 from ganstudio.core.document import Document
 from ganstudio.core.geometry import Rect
@@ -24,8 +24,9 @@ def ref_composite(layers: list[tuple[np.ndarray, float, BlendMode, np.ndarray | 
         a_s = px[3] / 255 * opacity * (1.0 if mask is None else mask / 255)
         ao = a_s + ab * (1 - a_s)
         co = []
+        bl = blend_reference_rgb(mode, tuple(min(1.0, v) for v in cb), tuple(cs))
         for c in range(3):
-            b = blend_reference(mode, cb[c], cs[c])
+            b = bl[c]
             cs2 = (1 - ab) * cs[c] + ab * b
             prem = a_s * cs2 + (1 - a_s) * ab * cb[c]
             co.append(prem / ao if ao > 0 else 0.0)
@@ -40,7 +41,7 @@ def doc_of(*layers, size=(3, 2)) -> Document:
     return doc
 
 
-@pytest.mark.parametrize("mode", list(BlendMode))
+@pytest.mark.parametrize("mode", [m for m in BlendMode if m not in NONSEPARABLE_FUNCTIONS])
 def test_blend_functions_match_reference(mode: BlendMode) -> None:
     vals = np.array([0.0, 0.1, 0.25, 0.3, 0.5, 0.6, 0.75, 0.9, 1.0], np.float32)
     cb, cs = np.meshgrid(vals, vals)
