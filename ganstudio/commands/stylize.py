@@ -110,15 +110,14 @@ def run_batch(args: Any, task_run: Callable, make_request: Callable[[Path], Any]
                 arr, icc, exif = read_image_array(src)
                 req = make_request(src)
                 gen = task_run(TaskInputs(image=arr), req, ctx)
-                base = bar.n
                 while True:
                     try:
                         p = next(gen)
                     except StopIteration as stop:
                         result = stop.value
                         break
-                    bar.n = base + p.fraction
-                    bar.set_postfix_str(p.stage, refresh=False)
+                    # whole files in the count ("1/3"), this file's progress after it
+                    bar.set_postfix_str(f"{p.fraction * 100:.0f}% {p.stage}", refresh=False)
                     bar.refresh()
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 notes = export_image(result.image, dst, icc=icc, exif=exif, quality=args.quality)
