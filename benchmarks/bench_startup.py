@@ -58,8 +58,19 @@ def main() -> int:
     mask = np.zeros((64, 64), np.uint8)
     mask[20:40, 20:40] = 255
     Image.fromarray(mask).save(work / "mask64.png")
+    # a private copy of the package: an edit to the checkout while this runs would (rightly) make
+    # the worker stale and every later command run in-process
+    import shutil
+
+    import ganstudio
+
+    snap = work / "snap"
+    shutil.copytree(Path(ganstudio.__file__).resolve().parent, snap / "ganstudio",
+                    ignore=shutil.ignore_patterns("__pycache__", "_data"))
+    for name in ("resources", "models"):
+        (snap / name).symlink_to(ROOT / name)
     py = [sys.executable, "-m", "ganstudio"]
-    env = {**os.environ, "GANSTUDIO_WORKER_SOCKET": str(work / "bench.sock")}
+    env = {**os.environ, "GANSTUDIO_WORKER_SOCKET": str(work / "bench.sock"), "PYTHONPATH": str(snap)}
     env.pop("GANSTUDIO_NO_WORKER", None)
     cold_env = {**env, "GANSTUDIO_NO_WORKER": "1"}
     commands = {

@@ -80,6 +80,8 @@ def run(argv: list[str]) -> int | None:
         except (OSError, ConnectionError, ValueError):
             return None
         if not reply.get("accepted"):
+            print(f"ganstudio: the warm worker declined ({reply.get('reason', 'no reason given')}); "
+                  "running in-process", file=sys.stderr)
             return None
         # From here the command runs: its result is the worker's, never a second in-process run.
         sock.settimeout(None)

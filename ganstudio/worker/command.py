@@ -82,17 +82,17 @@ def run(args: argparse.Namespace, dispatch: Callable[[list[str]], int],
     if action == "stop":
         reply = client.request({"stop": True})
         if reply is None:
-            _print(args, {"ok": True, "running": False}, "no worker is running")
+            _print(args, {"ok": True, "worker": False}, "no worker is running")
             return 0
-        _print(args, {"ok": True, "stopping": True, "pid": None},
+        _print(args, {"ok": True, "worker": True, "stopping": True, "running": reply.get("running", 0)},
                "worker stopping" + (f" after {reply['running']} running command(s)"
                                     if reply.get("running") else ""))
         return 0
     reply = client.request({"ping": True})
     if reply is None:
-        _print(args, {"ok": True, "running": False}, "no worker is running")
+        _print(args, {"ok": True, "worker": False}, "no worker is running")
         return 1 if not getattr(args, "json", False) else 0
-    _print(args, {"ok": True, "running": True, **{k: reply[k] for k in (
+    _print(args, {"ok": True, "worker": True, **{k: reply[k] for k in (
         "pid", "uptime_s", "served", "running", "socket", "idle_timeout_s") if k in reply}},
         f"worker {reply['pid']}: up {reply['uptime_s']:.0f} s, {reply['served']} command(s) served, "
         f"{reply['running']} running, exits after {reply['idle_timeout_s'] / 60:g} min idle\n"

@@ -30,14 +30,34 @@ _HEADER = struct.Struct("!I")
 MAX_MESSAGE = 16 << 20   # an environment of a few KB; anything near this is not a client of ours
 
 
+def code_stamp(folder: Path) -> str:
+    """The newest modification time and the count of the package's .py files: an edit (a
+    checkout, an upgrade in place) makes a running worker stale. ~250 stat calls, a few ms."""
+    newest, count = 0, 0
+    stack = [str(folder)]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        stack.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    newest = max(newest, entry.stat().st_mtime_ns)
+                    count += 1
+    return f"{newest}:{count}"
+
+
 def installation_key() -> dict[str, str]:
-    """What identifies this installation: a worker serves only clients with the same key."""
+    """What identifies this installation and its code: a worker serves only clients with the same
+    key (``code`` differs after the package's files change: the worker is then stale)."""
     import ganstudio
 
+    package = Path(ganstudio.__file__).resolve().parent
     return {"version": getattr(ganstudio, "__version__", "?"),
-            "package": str(Path(ganstudio.__file__).resolve().parent),
+            "package": str(package),
             "python": str(Path(sys.executable).resolve()),
-            "protocol": str(PROTOCOL)}
+            "protocol": str(PROTOCOL),
+            "code": code_stamp(package)}
 
 
 #: the environment as this process started, before any import changed it (OpenCV's package, for

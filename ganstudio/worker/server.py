@@ -187,6 +187,10 @@ class WorkerServer:
         reason = None
         if self.stopping:
             reason = "the worker is stopping"
+        elif isinstance(message.get("key"), dict) and {**message["key"], "code": ""} == {**self.key, "code": ""} \
+                and message["key"].get("code") != self.key.get("code"):
+            reason = "the installation's code changed since the worker started: it exits"
+            self.stopping = True
         elif message.get("key") != self.key:
             reason = "another installation or version"
         elif protocol.import_time_env(message.get("env") or {}) != self.env:

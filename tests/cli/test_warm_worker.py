@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,8 @@ def _env(sock: Path, **extra: str) -> dict[str, str]:
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path | None = None, **kw) -> subprocess.CompletedProcess:
+    # never the checkout's folder: `python -m` would import the checkout, not the snapshot
+    cwd = cwd or Path(env["PYTHONPATH"]).parent
     return subprocess.run([sys.executable, "-m", "ganstudio", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=300, **kw)
 
@@ -37,13 +40,30 @@ def _status(env: dict[str, str]) -> dict:
     return json.loads(out.stdout)
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _snapshot(folder: Path) -> Path:
+    """A private copy of the package (data linked), so that edits to the checkout while the tests
+    run (the worker rightly goes stale on them) cannot disturb them."""
+    import ganstudio
+
+    snap = folder / "snap"
+    shutil.copytree(Path(ganstudio.__file__).resolve().parent, snap / "ganstudio",
+                    ignore=shutil.ignore_patterns("__pycache__", "_data"))
+    for name in ("resources", "models"):
+        (snap / name).symlink_to(REPO / name)
+    return snap
+
+
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
     folder = tmp_path_factory.mktemp("worker")
     sock = folder / "w.sock"
-    env = _env(sock, GANSTUDIO_CACHE=str(folder / "cache"))
+    snap = _snapshot(folder)
+    env = _env(sock, GANSTUDIO_CACHE=str(folder / "cache"), PYTHONPATH=str(snap))
     proc = subprocess.Popen([sys.executable, "-m", "ganstudio", "worker", "serve", "--idle-timeout", "10"],
-                            env={**env, "GANSTUDIO_NO_WORKER": "1"}, stdout=subprocess.PIPE,
+                            env={**env, "GANSTUDIO_NO_WORKER": "1"}, cwd=folder, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 240
     while not sock.exists():
@@ -83,7 +103,7 @@ def test_relative_paths_use_the_clients_folder_and_torch_runs_in_the_child(worke
     assert out.returncode == 0, out.stderr
     assert Image.open(tmp_path / "out.png").size == (20, 24)
     assert json.loads(out.stdout)["ok"] is True
-    assert _status(env)["served"] == before + 1
+    assert _status(env)["served"] == before + 1, out.stderr
     # same pixels as an in-process run
     cold = _cli(["upscale", "in.png", "-o", "cold.png", "--model", "realesrgan.animevideov3-x2"],
                 {**env, "GANSTUDIO_NO_WORKER": "1"}, cwd=tmp_path)
@@ -133,9 +153,27 @@ def test_ctrl_c_reaches_the_command(worker, tmp_path):
         time.sleep(0.1)
 
 
+def test_a_code_change_makes_the_worker_exit_and_the_command_run_in_process(tmp_path):
+    snap = _snapshot(tmp_path)
+    env = _env(tmp_path / "stale.sock", PYTHONPATH=str(snap))
+    out = _cli(["worker", "start", "--json"], env)
+    assert out.returncode == 0, out.stderr
+    assert _status(env)["worker"] is True
+    target = snap / "ganstudio" / "commands" / "tasks.py"
+    target.write_text(target.read_text() + "\n# edited\n")
+    future = time.time() + 5
+    os.utime(target, (future, future))
+    ran = _cli(["tasks", "--json"], env)
+    assert ran.returncode == 0 and json.loads(ran.stdout)   # in-process, with the new code
+    deadline = time.time() + 30
+    while (tmp_path / "stale.sock").exists():
+        assert time.time() < deadline, "the stale worker did not exit"
+        time.sleep(0.2)
+
+
 def test_idle_timeout_and_stop(tmp_path):
     sock = tmp_path / "short.sock"
-    env = _env(sock)
+    env = _env(sock, PYTHONPATH=str(_snapshot(tmp_path)))
     out = _cli(["worker", "start", "--idle-timeout", "0.05", "--json"], env)   # 3 s
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
