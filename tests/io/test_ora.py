@@ -197,13 +197,15 @@ def test_open_gimp_style_ora(tmp_path: Path, rng: np.random.Generator) -> None:
     bottom, off, deep, ingroup = doc.layers
     np.testing.assert_array_equal(bottom.pixels, a)
     assert bottom.opacity == 1.0 and bottom.visible and bottom.offset == (0, 0)
-    assert off.offset == (-50, 500) and not off.visible and off.blend_mode is BlendMode.NORMAL
-    assert ingroup.offset == (3, 4) and ingroup.opacity == pytest.approx(0.4)
+    assert off.offset == (-50, 500) and not off.visible and off.blend_mode is BlendMode.COLOR_DODGE
+    # nested stacks are layer groups now (tests/io/test_ora_groups.py has the details)
+    group = ingroup.parent
+    assert group is not None and group.name == "Group & co" and not group.pass_through
+    assert group.opacity == pytest.approx(0.5) and group.blend_mode is BlendMode.MULTIPLY
+    assert ingroup.offset == (3, 4) and ingroup.opacity == pytest.approx(0.8)
     assert ingroup.blend_mode is BlendMode.SCREEN
-    assert not deep.visible  # hidden group hides its layers
-    notes = " | ".join(doc.metadata["import_notes"])
-    assert "Group & co" in notes and "flattened" in notes and "svg:multiply" in notes
-    assert "svg:color-dodge" in notes
+    assert deep.visible and not deep.parent.visible and deep.parent.parent is group
+    assert not doc.metadata.get("import_notes")   # nothing was lost
     assert doc.active_layer is ingroup  # none selected: the top layer
 
 

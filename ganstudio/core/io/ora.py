@@ -3,7 +3,9 @@
 Layout written by :func:`save_ora`::
 
     mimetype                      "image/openraster", first member, stored (uncompressed)
-    stack.xml                     <image w h xres yres> <stack> <layer .../> ... (top layer first)
+    stack.xml                     <image w h xres yres> <stack> <layer .../> ... (top layer first);
+                                  layer groups as nested <stack name opacity visibility
+                                  composite-op isolation> ("auto" = pass-through, "isolate")
     data/layer000.png ...         what GIMP/Krita show for each layer (8- or 16-bit RGBA PNG)
     data/layer000-*.png / .json   our exact data: raw pixels under a mask, the mask, label class ids,
                                   label palette (referenced by ganstudio:* attributes)
@@ -13,8 +15,9 @@ Layout written by :func:`save_ora`::
 
 Our extra attributes live in the namespace ``https://ganstudio.org/ns/ora/1`` (prefix ``ganstudio``);
 other programs ignore them. :func:`load_ora` also opens files written by GIMP and Krita (nested
-stacks are flattened into one layer list; what was simplified is listed in
-``doc.metadata["import_notes"]``) and refuses unsafe archives with :class:`ProjectFileError`.
+stacks become layer groups with their opacity, visibility, blend mode and isolation; what could not
+be kept is listed in ``doc.metadata["import_notes"]``) and refuses unsafe archives with
+:class:`ProjectFileError`.
 """
 
 from __future__ import annotations
@@ -63,11 +66,27 @@ _BLEND_TO_ORA = {
     "normal": "svg:src-over", "multiply": "svg:multiply", "screen": "svg:screen",
     "overlay": "svg:overlay", "darken": "svg:darken", "lighten": "svg:lighten",
     "soft-light": "svg:soft-light", "hard-light": "svg:hard-light", "add": "svg:plus",
-    "difference": "svg:difference",
+    "difference": "svg:difference", "color-dodge": "svg:color-dodge",
+    "color-burn": "svg:color-burn", "exclusion": "svg:exclusion", "hue": "svg:hue",
+    "saturation": "svg:saturation", "color": "svg:color", "luminosity": "svg:luminosity",
 }
 _ORA_TO_BLEND = {v: k for k, v in _BLEND_TO_ORA.items()}
-_ORA_TO_BLEND.update({"svg:add": "add", "svg:linear-dodge": "add", "krita:add": "add",
-                      "svg:normal": "normal"})
+_ORA_TO_BLEND.update({
+    "svg:add": "add", "svg:linear-dodge": "add", "svg:normal": "normal",
+    # Krita writes "krita:<composite op id>" for ops the ORA list lacks (exclusion) and reads
+    # these ids back (KoCompositeOpRegistry.h); its HSY hue/color/saturation/luminize use Rec. 601
+    # luma like the W3C modes
+    "krita:normal": "normal", "krita:multiply": "multiply", "krita:screen": "screen",
+    "krita:overlay": "overlay", "krita:darken": "darken", "krita:lighten": "lighten",
+    "krita:dodge": "color-dodge", "krita:burn": "color-burn", "krita:hard_light": "hard-light",
+    "krita:soft_light_svg": "soft-light", "krita:add": "add", "krita:linear_dodge": "add",
+    "krita:diff": "difference", "krita:exclusion": "exclusion", "krita:hue": "hue",
+    "krita:saturation": "saturation", "krita:color": "color", "krita:luminize": "luminosity",
+    # old Krita exports wrote these without a prefix
+    "color-dodge": "color-dodge", "difference": "difference",
+})
+#: composite-ops some programs put on a group to say "pass-through"
+_PASS_THROUGH_OPS = ("svg:pass-through", "mypaint:pass-through", "krita:pass through")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,10 +137,35 @@ def save_ora(doc: Document, path: str | os.PathLike[str], *, compress_level: int
     stack = ET.SubElement(root, "stack")
     active = doc.active_layer
 
-    for index in reversed(range(len(doc.layers))):   # ORA lists the top layer first
-        layer = doc.layers[index]
+    index_of = {id(la): i for i, la in enumerate(doc.layers)}
+    active_node = getattr(doc, "active_node", active)
+    root_node = getattr(doc, "root", None)
+    if root_node is not None:
+        doc.sync_tree()
+
+    def write_group(parent_el: ET.Element, group: Layer) -> None:
+        el = ET.SubElement(parent_el, "stack")
+        el.attrib.update({
+            "name": group.name, "opacity": repr(float(group.opacity)),
+            "visibility": "visible" if group.visible else "hidden",
+            "composite-op": _BLEND_TO_ORA.get(group.blend_mode.value, "svg:src-over"),
+            "isolation": "auto" if group.pass_through else "isolate",  # type: ignore[attr-defined]
+            "edit-locked": _b(group.locked), "selected": _b(group is active_node),
+        })
+        if group.provenance:
+            el.set(_G + "provenance", json.dumps(group.provenance, default=str))
+        write_nodes(el, group.children)  # type: ignore[attr-defined]
+
+    def write_nodes(parent_el: ET.Element, nodes: list[Layer]) -> None:
+        for node in reversed(nodes):              # ORA lists the top layer first
+            if node.is_group:
+                write_group(parent_el, node)
+            else:
+                write_layer(parent_el, node, index_of[id(node)])
+
+    def write_layer(parent_el: ET.Element, layer: Layer, index: int) -> None:
         base = f"data/layer{index:03d}"
-        el = ET.SubElement(stack, "layer")
+        el = ET.SubElement(parent_el, "layer")
         x, y = layer.offset
         el.attrib.update({
             "name": layer.name, "src": base + ".png", "x": str(x), "y": str(y),
@@ -157,6 +201,9 @@ def save_ora(doc: Document, path: str | os.PathLike[str], *, compress_level: int
         jobs[base + ".png"] = shown
         if layer.provenance:
             el.set(_G + "provenance", json.dumps(layer.provenance, default=str))
+
+
+    write_nodes(stack, root_node.children if root_node is not None else doc.layers)
 
     merged = composite(doc, dtype=np.uint16 if sixteen else np.uint8)
     jobs["mergedimage.png"] = (merged, doc.icc_profile)
@@ -338,29 +385,26 @@ def _attr_int(el: ET.Element, name: str, default: int = 0) -> int:
         return default
 
 
-def _walk(stack: ET.Element, notes: list[str], out: list[tuple[ET.Element, dict]],
-          inherited: dict, group: str = "") -> None:
-    """Collect <layer> elements top-first with the attributes inherited from enclosing stacks."""
+def _walk(stack: ET.Element, notes: list[str], inherited: dict) -> list[tuple[str, ET.Element, Any]]:
+    """The items of a <stack>, top first: ("layer", element, inherited offsets) or ("group",
+    element, its items). ORA stack offsets (x, y) move everything inside; our groups are where
+    their layers are, so they are added to the layers' own offsets."""
+    items: list[tuple[str, ET.Element, Any]] = []
     for child in stack:
-        tag = child.tag.split("}")[-1]
+        tag = child.tag.split("}")[-1] if isinstance(child.tag, str) else ""
         if tag == "layer":
-            out.append((child, dict(inherited, group=group)))
+            items.append(("layer", child, dict(inherited)))
         elif tag == "stack":
-            name = child.get("name", "group")
-            op = child.get("composite-op", "svg:src-over")
-            if op not in ("svg:src-over", "svg:pass-through", "normal"):
-                notes.append(f"group “{name}”: blend mode {op} not kept (its layers use their own)")
-            sub = dict(
-                opacity=inherited["opacity"] * _attr_float(child, "opacity", 1.0),
-                visible=inherited["visible"] and child.get("visibility", "visible") != "hidden",
-                x=inherited["x"] + _attr_int(child, "x"), y=inherited["y"] + _attr_int(child, "y"),
-            )
-            before = len(out)
-            _walk(child, notes, out, sub, f"{group}/{name}" if group else name)
-            notes.append(f"group “{name}” flattened: its {len(out) - before} layer(s) imported "
-                         "into the layer list")
-        else:
-            notes.append(f"<{tag}> element skipped (not supported)")
+            sub = dict(x=inherited["x"] + _attr_int(child, "x"), y=inherited["y"] + _attr_int(child, "y"))
+            items.append(("group", child, _walk(child, notes, sub)))
+        elif tag:
+            what = f" “{child.get('name')}”" if child.get("name") else ""
+            notes.append(f"<{tag}>{what} element skipped (not supported)")
+    return items
+
+
+def _count_layers(items: list[tuple[str, ET.Element, Any]]) -> int:
+    return sum(1 if kind == "layer" else _count_layers(payload) for kind, _, payload in items)
 
 
 def load_ora(path: str | os.PathLike[str], *, allow_huge: bool = False,
@@ -386,7 +430,7 @@ def load_ora(path: str | os.PathLike[str], *, allow_huge: bool = False,
 
 def _load(ar: _Archive) -> Document:
     from ..document import Document
-    from ..layers import BlendMode, LabelClass, LabelLayer, RasterLayer
+    from ..layers import BlendMode, GroupLayer, LabelClass, LabelLayer, RasterLayer
 
     path = ar.path
     if "mimetype" in ar.members:
@@ -418,13 +462,15 @@ def _load(ar: _Archive) -> Document:
         raise ProjectFileError(f"{_show(path)}: stack.xml has no <stack>.", path)
 
     notes: list[str] = []
-    found: list[tuple[ET.Element, dict]] = []
-    _walk(top, notes, found, dict(opacity=1.0, visible=True, x=0, y=0))
-
-    layers: list[Layer] = []
+    items = _walk(top, notes, dict(x=0, y=0))
+    total = _count_layers(items)
+    counter = [0]
     active: Layer | None = None
-    for number, (el, inh) in enumerate(found):
-        name = el.get("name") or f"Layer {len(found) - number}"
+
+    def make_layer(el: ET.Element, inh: dict) -> Layer:
+        number = counter[0]
+        counter[0] += 1
+        name = el.get("name") or f"Layer {total - number}"
         src = el.get("src")
         if not src:
             raise ProjectFileError(f"{_show(path)}: layer “{name}” has no src attribute.", path)
@@ -434,8 +480,8 @@ def _load(ar: _Archive) -> Document:
             notes.append(f"layer “{name}”: blend mode {op} not supported, Normal used")
             blend = "normal"
         attrs: dict[str, Any] = dict(
-            visible=inh["visible"] and el.get("visibility", "visible") != "hidden",
-            opacity=min(1.0, max(0.0, inh["opacity"] * _attr_float(el, "opacity", 1.0))),
+            visible=el.get("visibility", "visible") != "hidden",
+            opacity=min(1.0, max(0.0, _attr_float(el, "opacity", 1.0))),
             blend_mode=BlendMode(blend),
             locked=el.get("edit-locked", "false").lower() == "true",
             offset=(inh["x"] + _attr_int(el, "x"), inh["y"] + _attr_int(el, "y")),
@@ -472,14 +518,49 @@ def _load(ar: _Archive) -> Document:
                                        "match the layer size.", path)
             layer.set_mask(mask)
             layer.set_mask_enabled(el.get(_G + "mask-enabled", "true") == "true")
-        if el.get("selected", "false").lower() == "true" and active is None:
-            active = layer
-        layers.append(layer)
+        return layer
+
+    def make_group(el: ET.Element, children: list[Layer]) -> Layer:
+        name = el.get("name") or "Group"
+        op = el.get("composite-op", "svg:src-over")
+        # "isolate" = isolated; "auto" (the default) = pass-through, as Krita writes and reads it
+        pass_through = el.get("isolation", "auto").strip().lower() != "isolate"
+        if op in _PASS_THROUGH_OPS:
+            blend, pass_through = "normal", True
+        else:
+            blend = _ORA_TO_BLEND.get(op)
+            if blend is None:
+                notes.append(f"group “{name}”: blend mode {op} not supported, Normal used")
+                blend = "normal"
+        group = GroupLayer(name, children, pass_through=pass_through,
+                           visible=el.get("visibility", "visible") != "hidden",
+                           opacity=min(1.0, max(0.0, _attr_float(el, "opacity", 1.0))),
+                           blend_mode=BlendMode(blend),
+                           locked=el.get("edit-locked", "false").lower() == "true")
+        prov = el.get(_G + "provenance")
+        if prov:
+            try:
+                group.provenance = json.loads(prov)
+            except ValueError:
+                notes.append(f"group “{name}”: unreadable provenance skipped")
+        return group
+
+    def build(entries: list[tuple[str, ET.Element, Any]]) -> list[Layer]:
+        nonlocal active
+        nodes: list[Layer] = []
+        for kind, el, payload in entries:            # top first
+            node = make_layer(el, payload) if kind == "layer" else make_group(el, build(payload))
+            if el.get("selected", "false").lower() == "true" and active is None:
+                active = node
+            nodes.append(node)
+        return list(reversed(nodes))                 # bottom first
+
+    top_nodes = build(items)
 
     doc = Document(width, height, name=path.name)
-    for layer in reversed(layers):   # bottom first
-        doc.add_layer(layer, len(doc.layers), activate=False)
-    doc.active_layer = active if active is not None else (doc.layers[-1] if doc.layers else None)
+    for node in top_nodes:   # bottom first
+        doc.add_layer(node, parent=None, position=len(doc.root.children), activate=False)
+    doc.active_node = active if active is not None else (doc.layers[-1] if doc.layers else None)
     xres, yres = _attr_float(root, "xres", 0), _attr_float(root, "yres", 0)
 
     document_json: dict[str, Any] = {}
