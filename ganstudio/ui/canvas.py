@@ -84,7 +84,9 @@ class Canvas(QAbstractScrollArea):
         self._dragging_split = False
         self._pending = False
         self._fitted = False
-        self._fit_view = False              # the zoom is "fit" (initial fit or Ctrl+0): kept on resize
+        # the zoom is automatic and kept when the document changes size: "auto" (the initial
+        # view: 100 % if the image fits, else fit) or "fit" (Ctrl+0); "" = the user's zoom
+        self._fit_view = ""
         self._doc_size = document.size
         self._mask_tint = MASK_TINT.copy()
         self.last_input = 0.0  # time.monotonic() of the last mouse / key / wheel event
@@ -136,7 +138,9 @@ class Canvas(QAbstractScrollArea):
         self._doc_size = self.document.size
         self._cache.set_bounds(self.document.bounds)
         self._selection_dirty = True
-        if self._fit_view:
+        if self._fit_view == "fit":
+            self.fit()
+        elif self._fit_view:
             self._auto_fit()
         else:
             self._update_scrollbars()
@@ -459,7 +463,7 @@ class Canvas(QAbstractScrollArea):
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         zoom = float(min(ZOOM_MAX, max(ZOOM_MIN, zoom)))
-        self._fit_view = False
+        self._fit_view = ""
         if anchor is None:
             anchor = QPointF(self.viewport().width() / 2, self.viewport().height() / 2)
         doc_pt = self.view_to_doc(anchor)
@@ -486,11 +490,12 @@ class Canvas(QAbstractScrollArea):
         vw, vh = max(1, self.viewport().width() - 24), max(1, self.viewport().height() - 24)
         self.set_zoom(min(vw / self.document.width, vh / self.document.height))
         self._fitted = True
-        self._fit_view = True
+        self._fit_view = "fit"
 
     @property
-    def fit_view(self) -> bool:
-        """True while the zoom is the automatic fit (kept when the document changes size)."""
+    def fit_view(self) -> str:
+        """"fit" (Ctrl+0) or "auto" (the initial view) while the zoom is automatic and kept when
+        the document changes size (refitted); "" once the user zoomed."""
         return self._fit_view
 
     def _update_scrollbars(self) -> None:
@@ -528,9 +533,9 @@ class Canvas(QAbstractScrollArea):
         if self.document.width <= vw - 24 and self.document.height <= vh - 24:
             self.set_zoom(1.0)
             self._fitted = True
-            self._fit_view = True
         else:
             self.fit()
+        self._fit_view = "auto"
 
     # -- compare --------------------------------------------------------------------------------------
     @property

@@ -186,7 +186,16 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         for part in parts[1:]:
             found = next((a.menu() for a in menu.actions()
                           if a.menu() is not None and a.menu().title().replace("&", "") == part), None)
-            menu = found if found is not None else menu.addMenu(part)
+            if found is None:
+                # Filters keeps its "AI" submenu last: Blur, Sharpen, Adjustments ... go above it
+                ai = next((a for a in menu.actions() if a.menu() is not None
+                           and a.menu().title().replace("&", "") == "AI"), None)
+                if ai is not None and part != "AI" and top == "Filters" and menu is self.menus[top]:
+                    found = QMenu(part, menu)
+                    menu.insertMenu(ai, found)
+                else:
+                    found = menu.addMenu(part)
+            menu = found
         return menu
 
     def task_mask(self) -> np.ndarray | None:

@@ -60,12 +60,19 @@ def default_export_folder() -> Path:
     return Path.home()
 
 
+def last_export_folder() -> Path | None:
+    from ..settings import settings
+
+    last = settings().value(LAST_DIR_KEY)
+    return Path(str(last)) if last and usable_folder(Path(str(last))) else None
+
+
 def proposed_path(suggested: Path, source: Path | None = None) -> Path:
-    """``suggested``'s name in a sensible folder: its own folder only when that is a usable one
-    and not simply the source image's folder; otherwise :func:`default_export_folder`."""
-    folder = suggested.parent
+    """``suggested``'s name in the last export folder; without one, in ``suggested``'s folder
+    when it is usable and not simply the source image's folder; else Pictures / Documents / home."""
+    folder = last_export_folder() or suggested.parent
     beside_source = source is not None and folder.resolve() == Path(source).resolve().parent
-    if beside_source or not usable_folder(folder):
+    if folder != last_export_folder() and (beside_source or not usable_folder(folder)):
         folder = default_export_folder()
     return folder / suggested.name
 
