@@ -29,6 +29,7 @@ class DeviceInfo:
     channels_last: bool    # NHWC memory format for the model and its inputs
     name: str              # human readable ("CUDA: NVIDIA H100 fp16", "CPU (2 threads) bf16")
     precision: str = "fp32"  # what runs: "fp32" | "bf16" (autocast) | "fp16"
+    requested: str = "auto"  # what the user asked for: "auto" lets for_model() choose per model
 
     @property
     def type(self) -> str:
@@ -54,8 +55,10 @@ class DeviceInfo:
 
     def for_model(self, allowed: tuple[str, ...] | list[str] | None) -> DeviceInfo:
         """This device with the precision a model tolerates: ``allowed`` lists the reduced
-        precisions the model was measured to keep (>= 45 dB vs fp32); anything else runs fp32."""
-        if allowed is None or self.precision == "fp32" or self.precision in allowed:
+        precisions the model was measured to keep (>= 45 dB vs fp32); anything else runs fp32.
+        Only under "auto": an explicit --precision bf16 / fp16 stands (the user's choice)."""
+        if allowed is None or self.precision == "fp32" or self.precision in allowed \
+                or self.requested not in ("auto", ""):
             return self
         return dataclasses.replace(self, half=False, precision="fp32",
                                    name=self.name.rsplit(" ", 1)[0] + " fp32"
@@ -204,19 +207,21 @@ def select_device(pref: str = "auto", half: bool | None = None, threads: int = 0
         if prec == "bf16" and not torch.cuda.is_bf16_supported():
             raise TaskError("this GPU has no bf16 support: use fp16 or fp32")
         name = f"CUDA: {torch.cuda.get_device_name(dev)} {prec}"
-        return DeviceInfo(dev, prec == "fp16", True, name, prec)
+        return DeviceInfo(dev, prec == "fp16", True, name, prec, precision or "auto")
     if pref == "mps":
         if not mps_available():
             raise TaskError("MPS (Apple GPU) was requested but is not available")
         prec = resolve_precision(precision, "mps", half)
-        return DeviceInfo(torch.device("mps"), prec == "fp16", False, f"Apple MPS {prec}", prec)
+        return DeviceInfo(torch.device("mps"), prec == "fp16", False, f"Apple MPS {prec}", prec,
+                          precision or "auto")
     if pref != "cpu":
         raise TaskError(f"unknown device {pref!r} (auto, cpu, cuda, cuda:N, mps)")
     n = configure_threads(threads)
     # half=True on the CPU (the old flag) is a hint only: fp16 is slow and lossy on CPUs.
     prec = resolve_precision(precision, "cpu", None if half else half)
     # channels_last measured on CPU in benchmarks/bench_sr.py (docs/benchmarks/sr.md).
-    return DeviceInfo(torch.device("cpu"), False, CPU_CHANNELS_LAST, f"CPU ({n} threads) {prec}", prec)
+    return DeviceInfo(torch.device("cpu"), False, CPU_CHANNELS_LAST, f"CPU ({n} threads) {prec}", prec,
+                      precision or "auto")
 
 
 # Measured in benchmarks/bench_sr.py (docs/benchmarks/sr.md): channels_last lets oneDNN run the

@@ -26,6 +26,8 @@ smooth blobs and large holes filled at a reduced size get full-resolution detail
 
 from __future__ import annotations
 
+import contextlib
+
 import threading
 import time
 from collections.abc import Generator
@@ -88,10 +90,12 @@ def model_choices(store: Any = None) -> list[dict[str, Any]]:
 class _Net:
     """A loaded network: ``predict(rgb float32 HxWx3 0..1, hole bool HxW) -> float32 HxWx3``."""
 
-    def __init__(self, module, kind: str, multiple: int, dev, half: bool, name: str, lock=None) -> None:
+    def __init__(self, module, kind: str, multiple: int, dev, half: bool, name: str, lock=None,
+                 info=None) -> None:
         self.module, self.kind, self.multiple, self.dev, self.half, self.name = \
             module, kind, multiple, dev, half, name
         self.lock = lock if lock is not None else threading.Lock()
+        self.info = info     # tasks.device.DeviceInfo: bf16 autocast where the model allows it
 
     def predict(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         import torch
@@ -103,7 +107,8 @@ class _Net:
         m = torch.from_numpy(np.ascontiguousarray(hole_p))[None, None]
         x = x.to(self.dev, dtype)
         m = (m > 0.5).to(self.dev, dtype)
-        with self.lock, torch.inference_mode():
+        autocast = self.info.autocast() if self.info is not None else contextlib.nullcontext()
+        with self.lock, torch.inference_mode(), autocast:
             y = self.module(x, m)
         y = y[0].float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
         return unpad(y, size)
@@ -130,16 +135,24 @@ def _resolve(model_id: str, store: Any) -> tuple[str | Path, Any]:
     return model_id, st
 
 
-def load_model(model_id: str, ctx: TaskContext) -> _Net:
+def load_model(model_id: str, ctx: TaskContext, pixel_dtype: Any = np.uint8) -> _Net:
     """The network of ``model_id`` through the model platform (ganstudio.models.loader: one global
     cache with a memory budget; removing the model in the store frees it)."""
     from ..models.loader import load_model as load_weights
     from ..models.safeload import ModelLoadError
     from ..models.store import StoreError
-    from .device import select_device
+    from .device import precision_for_pixels, select_device
 
     target, store = _resolve(model_id, ctx.store)
-    info = select_device(ctx.device, ctx.half, ctx.threads)
+    info = select_device(ctx.device, ctx.half, ctx.threads,
+                         precision=precision_for_pixels(getattr(ctx, "precision", "auto"), pixel_dtype))
+    # reduced precision only for models measured to keep >= 45 dB against fp32 (their catalog
+    # `precisions`; benchmarks/eval_precision.py); LaMa's FFC runs FFTs, which have no bf16 on CPU
+    try:
+        allowed = tuple(store.entry(target).precisions or ()) if isinstance(target, str) else ()
+    except Exception:  # noqa: BLE001 - an unknown entry: fp32
+        allowed = ()
+    info = info.for_model(allowed)
     half = bool(info.half and info.type == "cuda")   # LaMa: the loader keeps fp32 (FFC)
     try:
         lm = load_weights(target, store, task="inpaint", device=str(info.device),
@@ -147,7 +160,8 @@ def load_model(model_id: str, ctx: TaskContext) -> _Net:
     except (ModelLoadError, StoreError) as exc:
         raise TaskError(str(exc)) from None
     kind = "builtin" if lm.arch == "gsinpaint" else "lama"
-    return _Net(lm.module, kind, lm.multiple_of, info.device, lm.dtype == "float16", model_id, lm.lock)
+    return _Net(lm.module, kind, lm.multiple_of, info.device, lm.dtype == "float16", model_id, lm.lock,
+                info=info if info.precision == "bf16" else None)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -241,7 +255,7 @@ def run(inputs: TaskInputs, request: InpaintRequest, ctx: TaskContext) -> Genera
     plan = plan_regions((h, w), hole, request)
     total = len(plan) + 1
     yield Progress(0, total, "loading model")
-    net = load_model(request.model_id, ctx)
+    net = load_model(request.model_id, ctx, image.dtype)
     import torch
 
     torch.manual_seed(int(request.seed))
@@ -289,7 +303,9 @@ def run(inputs: TaskInputs, request: InpaintRequest, ctx: TaskContext) -> Genera
     info = {"model": request.model_id, "strategy": request.strategy, "regions": len(plan),
             "boxes": [list(b) for b, _ in plan], "scales": [round(s, 4) for _, s in plan],
             "bbox": list(changed) if changed else None, "seed": int(request.seed),
-            "texture": texture, "device": str(net.dev), "seconds": round(time.perf_counter() - t0, 3)}
+            "texture": texture, "device": str(net.dev),
+            "precision": net.info.precision if net.info is not None else ("fp16" if net.half else "fp32"),
+            "seconds": round(time.perf_counter() - t0, 3)}
     if np.asarray(inputs.image).ndim == 2:
         out = out[..., 0]
     return Result(image=out, name="Removed", info=info)

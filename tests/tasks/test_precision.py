@@ -56,10 +56,15 @@ def test_explicit_precisions(no_override):
 
 
 def test_per_model_opt_out():
-    d = select_device("cpu", precision="bf16")
+    import dataclasses
+
+    explicit = select_device("cpu", precision="bf16")
+    d = dataclasses.replace(explicit, requested="auto")     # what "auto" gives on a bf16 CPU
     assert d.for_model(("bf16", "fp16")).precision == "bf16"
     assert d.for_model(()).precision == "fp32"
     assert d.for_model(None).precision == "bf16"
+    # an explicit --precision bf16 is the user's choice: it stands for every model
+    assert explicit.requested == "bf16" and explicit.for_model(()).precision == "bf16"
 
 
 def test_bf16_autocast_close_to_fp32_and_fp32_exact():
@@ -134,5 +139,7 @@ def test_catalog_precisions_drive_the_opt_out():
     assert parse_entry(base).precisions is None
     with pytest.raises(CatalogError, match="precisions"):
         parse_entry(dict(base, precisions=["fp8"]))
-    dev = select_device("cpu", precision="bf16")
+    import dataclasses
+
+    dev = dataclasses.replace(select_device("cpu", precision="bf16"), requested="auto")
     assert dev.for_model(e.precisions).precision == "fp32"
