@@ -154,6 +154,8 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         self._refresh_recent()
         if load_task_uis:
             self._install_task_uis()
+        if "tool_options" in self.docks:
+            self.docks["tool_options"].raise_()   # the front tab of the panels (task panels behind)
         self._tab_changed(-1)
         if check_recovery:
             QTimer.singleShot(0, self, self.offer_recovery)
