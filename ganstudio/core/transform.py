@@ -1,0 +1,273 @@
+"""Geometry transforms of the image and of one layer (Image menu, Layer > Transform), each one
+undo step.
+
+    rotate_image(doc, turns)        turns: 1 = 90° clockwise, -1 = 90° counter-clockwise, 2 = 180°
+    flip_image(doc, axis)           axis: "horizontal" (mirror left-right) | "vertical"
+    rotate_layer(doc, turns, layer=None)   flip_layer(doc, axis, layer=None)
+    affine_transform_layer(doc, matrix, layer=None, *, method="bicubic") -> Rect
+    free_transform_matrix(center, scale_x, scale_y, angle_deg, translate) -> 2x3 matrix
+
+The quarter turns and flips are exact (``np.rot90`` / reversed views, no resampling) and move
+everything of the image: every layer (pixels, labels, masks, offsets, locked layers too, as crop
+does), the selection and the AI mask. The layer variants turn the layer (pixels and mask) about
+its own centre and refuse a locked layer (PermissionError).
+
+``affine_transform_layer`` is the free transform (Ctrl+T): ``matrix`` (2x3, document coordinates,
+source -> destination, pixel (i, j) covering [i, i+1) x [j, j+1)) is resampled with OpenCV in
+premultiplied float32 (no dark fringes), 16-bit kept, the layer mask transformed with it (outside
+the old bounds: hidden), a label layer by nearest neighbour (outside: its transparent class).
+Shrinking by more than 2x is prefiltered with an area average so the result does not alias.
+numpy + OpenCV only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .document import Document, LayerData
+from .geometry import Rect
+from .layers import LabelLayer, Layer
+
+__all__ = ["rotate_image", "flip_image", "rotate_layer", "flip_layer", "affine_transform_layer",
+           "free_transform_matrix", "rotate_array", "flip_array", "transformed_bounds"]
+
+AXES = ("horizontal", "vertical")
+_TURN_LABELS = {1: "Rotate 90° clockwise", 3: "Rotate 90° counter-clockwise", 2: "Rotate 180°"}
+
+
+def _turns(turns: int) -> int:
+    t = int(turns) % 4
+    if t == 0:
+        raise ValueError("rotation must be a quarter turn (1, 2 or -1)")
+    return t
+
+
+def rotate_array(a: np.ndarray, turns: int) -> np.ndarray:
+    """``a`` (HxW or HxWxC) turned ``turns`` quarter turns clockwise (a fresh contiguous copy)."""
+    return np.ascontiguousarray(np.rot90(a, k=-(int(turns) % 4), axes=(0, 1)))
+
+
+def flip_array(a: np.ndarray, axis: str) -> np.ndarray:
+    """``a`` mirrored left-right ("horizontal") or top-bottom ("vertical"), a fresh copy."""
+    if axis not in AXES:
+        raise ValueError(f"flip axis must be one of {AXES}, got {axis!r}")
+    return np.ascontiguousarray(a[:, ::-1] if axis == "horizontal" else a[::-1])
+
+
+def _rotated_rect(r: Rect, turns: int, w: int, h: int) -> tuple[int, int]:
+    """New top-left of rect ``r`` of a ``w`` x ``h`` frame after ``turns`` clockwise turns."""
+    if turns == 1:      # (x, y) -> (h - y, x)
+        return h - r.bottom, r.x
+    if turns == 3:      # (x, y) -> (y, w - x)
+        return r.y, w - r.right
+    return w - r.right, h - r.bottom
+
+
+def _flipped_rect(r: Rect, axis: str, w: int, h: int) -> tuple[int, int]:
+    return (w - r.right, r.y) if axis == "horizontal" else (r.x, h - r.bottom)
+
+
+def _opt(a: np.ndarray | None, fn) -> np.ndarray | None:  # noqa: ANN001
+    return None if a is None else fn(a)
+
+
+# -- the whole image -------------------------------------------------------------------------------
+def rotate_image(doc: Document, turns: int) -> None:
+    """Turn the image by quarter turns (1 = 90° clockwise, -1 = counter-clockwise, 2 = 180°):
+    every layer, mask, offset, the selection and the AI mask; 90° swaps the canvas size."""
+    t = _turns(turns)
+    w, h = doc.size
+    layers = {}
+    for la in doc.layers:
+        layers[la] = LayerData(rotate_array(la.data, t), _opt(la.mask, lambda m: rotate_array(m, t)),
+                               _rotated_rect(la.bounds, t, w, h))
+    size = (h, w) if t % 2 else (w, h)
+    if t == 2:
+        transform = (float(w), float(h), -1.0, -1.0)   # (x, y) -> (w - x, h - y)
+    elif size != (w, h):
+        transform = None                               # not a scale + shift: jobs refuse
+    else:
+        transform = (0.0, 0.0, 0.0, 0.0)               # square image: a new frame all the same
+    doc.replace_contents(_TURN_LABELS[t], size=size, layers=layers,
+                         selection=_opt(doc.selection, lambda m: rotate_array(m, t)),
+                         ai_mask=_opt(doc.ai_mask, lambda m: rotate_array(m, t)),
+                         transform=transform)
+
+
+def flip_image(doc: Document, axis: str) -> None:
+    """Mirror the whole image left-right (``"horizontal"``) or top-bottom (``"vertical"``)."""
+    w, h = doc.size
+    layers = {la: LayerData(flip_array(la.data, axis), _opt(la.mask, lambda m: flip_array(m, axis)),
+                            _flipped_rect(la.bounds, axis, w, h)) for la in doc.layers}
+    transform = (float(w), 0.0, -1.0, 1.0) if axis == "horizontal" else (0.0, float(h), 1.0, -1.0)
+    doc.replace_contents(f"Flip image {axis}ly", layers=layers,
+                         selection=_opt(doc.selection, lambda m: flip_array(m, axis)),
+                         ai_mask=_opt(doc.ai_mask, lambda m: flip_array(m, axis)),
+                         transform=transform)
+
+
+# -- one layer -------------------------------------------------------------------------------------
+def _layer(doc: Document, layer: Layer | None) -> Layer:
+    layer = doc.active_layer if layer is None else layer
+    if layer is None:
+        raise ValueError("there is no active layer to transform (select a layer, not a group)")
+    doc.index_of(layer)
+    if layer.locked or doc.is_locked(layer):
+        raise PermissionError(f"layer “{layer.name}” is locked")
+    return layer
+
+
+def rotate_layer(doc: Document, turns: int, layer: Layer | None = None) -> None:
+    """Turn one layer (pixels and mask) by quarter turns about its centre. One undo step."""
+    layer = _layer(doc, layer)
+    t = _turns(turns)
+    b = layer.bounds
+    cx2, cy2 = 2 * b.x + b.w, 2 * b.y + b.h            # twice the centre (integers)
+    nw, nh = (b.h, b.w) if t % 2 else (b.w, b.h)
+    offset = ((cx2 - nw) // 2, (cy2 - nh) // 2)
+    doc.replace_contents(f"{_TURN_LABELS[t]} (layer)", layers={layer: LayerData(
+        rotate_array(layer.data, t), _opt(layer.mask, lambda m: rotate_array(m, t)), offset)})
+
+
+def flip_layer(doc: Document, axis: str, layer: Layer | None = None) -> None:
+    """Mirror one layer (pixels and mask) in place. One undo step."""
+    layer = _layer(doc, layer)
+    doc.replace_contents(f"Flip layer {axis}ly", layers={layer: LayerData(
+        flip_array(layer.data, axis), _opt(layer.mask, lambda m: flip_array(m, axis)))})
+
+
+# -- free transform --------------------------------------------------------------------------------
+def free_transform_matrix(center: tuple[float, float], scale_x: float = 1.0, scale_y: float = 1.0,
+                          angle_deg: float = 0.0,
+                          translate: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """2x3 matrix: scale about ``center``, rotate about it (degrees, clockwise on screen, y down),
+    then move by ``translate``: ``T(center + translate) R(angle) S(sx, sy) T(-center)``."""
+    a = math.radians(angle_deg)
+    c, s = math.cos(a), math.sin(a)
+    lin = np.array([[c, -s], [s, c]]) @ np.diag([float(scale_x), float(scale_y)])
+    cx, cy = float(center[0]), float(center[1])
+    t = np.array([cx + translate[0], cy + translate[1]]) - lin @ np.array([cx, cy])
+    return np.hstack([lin, t[:, None]])
+
+
+def transformed_bounds(rect: Rect, matrix: np.ndarray) -> Rect:
+    """The integer rect covering ``rect`` (document coordinates) mapped by ``matrix``."""
+    m = np.asarray(matrix, np.float64).reshape(2, 3)
+    corners = np.array([[rect.x, rect.y], [rect.right, rect.y], [rect.x, rect.bottom],
+                        [rect.right, rect.bottom]], np.float64)
+    pts = corners @ m[:, :2].T + m[:, 2]
+    x0, y0 = np.floor(pts.min(axis=0) + 1e-6)
+    x1, y1 = np.ceil(pts.max(axis=0) - 1e-6)
+    return Rect.from_corners(int(x0), int(y0), max(int(x1), int(x0) + 1), max(int(y1), int(y0) + 1))
+
+
+_INTERP = {"bicubic": cv2.INTER_CUBIC, "bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
+MAX_PIXELS = 400_000_000
+
+
+def affine_transform_layer(doc: Document, matrix: np.ndarray, layer: Layer | None = None, *,
+                           method: str = "bicubic", label: str = "Free transform") -> Rect:
+    """Resample ``layer`` through ``matrix`` (2x3, document coordinates, source -> destination).
+
+    Returns the layer's new bounds. A pure whole-pixel move only changes the offset (exact).
+    One undo step; locked layers raise PermissionError, a singular matrix ValueError."""
+    layer = _layer(doc, layer)
+    if method not in _INTERP:
+        raise ValueError(f"unknown resampling method {method!r}; use one of {tuple(_INTERP)}")
+    m = np.asarray(matrix, np.float64).reshape(2, 3)
+    lin = m[:, :2]
+    if abs(np.linalg.det(lin)) < 1e-9:
+        raise ValueError("the transform squashes the layer to nothing")
+    b = layer.bounds
+    if np.allclose(lin, np.eye(2), atol=1e-9) and np.allclose(m[:, 2], np.round(m[:, 2]), atol=1e-6):
+        dx, dy = int(round(m[0, 2])), int(round(m[1, 2]))
+        doc.replace_contents(label, layers={layer: LayerData(layer.data, layer.mask,
+                                                            (b.x + dx, b.y + dy))})
+        return b.translated(dx, dy)
+    nb = transformed_bounds(b, m)
+    if nb.w * nb.h > MAX_PIXELS:
+        raise ValueError(f"the transformed layer would be {nb.w}x{nb.h} pixels, too large")
+    src = layer.data
+    mask = layer.mask
+    # source pixel coordinates -> destination pixel coordinates (pixel centres at i + 0.5)
+    # dst = M (src + off + .5) - noff - .5
+    to_src = np.array([[1, 0, b.x + 0.5], [0, 1, b.y + 0.5], [0, 0, 1]], np.float64)
+    from_dst = np.array([[1, 0, -nb.x - 0.5], [0, 1, -nb.y - 0.5], [0, 0, 1]], np.float64)
+    pm = from_dst @ np.vstack([m, [0, 0, 1]]) @ to_src
+    label_layer = isinstance(layer, LabelLayer)
+    if not label_layer and method != "nearest":
+        # prefilter big reductions (the warp itself samples only 4x4 neighbours)
+        fx = float(np.hypot(*lin[:, 0]))
+        fy = float(np.hypot(*lin[:, 1]))
+        if fx < 0.5 or fy < 0.5:
+            sw = max(1, int(round(src.shape[1] * min(1.0, fx * 2))))
+            sh = max(1, int(round(src.shape[0] * min(1.0, fy * 2))))
+            kx, ky = sw / src.shape[1], sh / src.shape[0]
+            premul = _premul_resize(src, (sw, sh))
+            if mask is not None:
+                mask = cv2.resize(mask, (sw, sh), interpolation=cv2.INTER_AREA)
+            # pixel centres of the reduced source: u' + .5 = (u + .5) * k
+            shrink = np.array([[1 / kx, 0, 0.5 / kx - 0.5], [0, 1 / ky, 0.5 / ky - 0.5], [0, 0, 1]])
+            pm = pm @ shrink
+        else:
+            premul = _premultiply(src)
+        data = _warp_rgba(premul, pm[:2], (nb.w, nb.h), _INTERP[method], src.dtype)
+    elif label_layer:
+        if layer.transparent_id is None:
+            raise ValueError(f"label layer “{layer.name}” has no transparent class to fill around "
+                             "the transformed labels with")
+        data = cv2.warpAffine(src, pm[:2], (nb.w, nb.h), flags=cv2.INTER_NEAREST,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=int(layer.transparent_id))
+    else:
+        data = _warp_rgba(_premultiply(src), pm[:2], (nb.w, nb.h), cv2.INTER_NEAREST, src.dtype)
+    new_mask = None
+    if mask is not None:
+        interp = cv2.INTER_NEAREST if (label_layer or method == "nearest") else cv2.INTER_LINEAR
+        new_mask = cv2.warpAffine(mask, pm[:2], (nb.w, nb.h), flags=interp,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    doc.replace_contents(label, layers={layer: LayerData(np.ascontiguousarray(data), new_mask,
+                                                        (nb.x, nb.y))})
+    return nb
+
+
+def _maxv(dtype: np.dtype) -> float:
+    return 65535.0 if dtype == np.uint16 else 255.0
+
+
+def _premultiply(px: np.ndarray) -> np.ndarray:
+    f = px.astype(np.float32)
+    a = f[..., 3:4] * (1.0 / _maxv(px.dtype))
+    f[..., :3] *= a
+    return f
+
+
+def _premul_resize(px: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Area-average reduction in premultiplied float32 (returned premultiplied, float32)."""
+    return cv2.resize(_premultiply(px), size, interpolation=cv2.INTER_AREA)
+
+
+def _warp_rgba(premul: np.ndarray, pm: np.ndarray, size: tuple[int, int], interp: int,
+               dtype: np.dtype) -> np.ndarray:
+    """Warp premultiplied float32 RGBA (in ``dtype`` units) and return straight ``dtype`` RGBA,
+    in row bands (no full-size float temporaries beyond the source)."""
+    f = premul
+    maxv = _maxv(np.dtype(dtype))
+    out = np.empty((size[1], size[0], 4), dtype)
+    rows = max(1, (1 << 20) // max(1, size[0]))
+    for y in range(0, size[1], rows):
+        hh = min(rows, size[1] - y)
+        shift = np.array([[0, 0, 0], [0, 0, -y]], np.float64)
+        w = cv2.warpAffine(f, pm + shift, (size[0], hh), flags=interp,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        a = np.clip(w[..., 3], 0.0, maxv)
+        inv = np.zeros_like(a)
+        np.divide(maxv, a, out=inv, where=a > 0.5)
+        rgb = w[..., :3] * inv[..., None]
+        band = out[y:y + hh]
+        band[..., :3] = np.clip(rgb + 0.5, 0, maxv).astype(dtype)
+        band[..., 3] = (a + 0.5).astype(dtype)
+        band[a <= 0.5] = 0
+    return out
