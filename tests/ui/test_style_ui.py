@@ -187,7 +187,7 @@ def test_trained_style_is_usable_at_once(window, qtbot, small_doc, tmp_path) -> 
         c = ui.panel.choices[f"{mid}#0"]
         assert c.usable and c.group == "yours"
         assert ui.panel.select(f"{mid}#0")
-        assert "your trained style" in ui.panel.chosen.text()
+        assert "trained by you" in ui.panel.chosen.text()
         job = ui.trigger()
         _wait(qtbot, window, job)
         assert job.state is JobState.FINISHED, job.error

@@ -131,7 +131,7 @@ def style_choices(store: Any = None) -> list[StyleChoice]:
         if kind == "multistyle":
             n = int(dict(e.input).get("styles", 26))
             for i in range(n):
-                out.append(StyleChoice(thumbnail_key(e.id, i), e.id, i, f"Style {i + 1}", e.licence,
+                out.append(StyleChoice(thumbnail_key(e.id, i), e.id, i, f"Style {i}", e.licence,
                                        _nc(e), usable, group, stamp=stamp))
         else:
             name = e.name.replace(" (offline)", "")
@@ -446,11 +446,11 @@ class StylePanel(QWidget):
                         "</b></span>")
         else:
             lic_html = f"Licence: {lic}"
-        where = {"offline": "offline, no download", "yours": "your trained style",
+        where = {"offline": "offline, no download", "yours": "trained by you",
                  "installed": "installed", "download": "<b>not installed</b>",
                  "painting": "any painting (offline)"}.get(c.group, "")
         self.chosen.setText(f"<b>{c.name}</b> ({c.model_id}"
-                            + (f", style {c.style_index + 1}" if c.model_id == DEFAULT_MODEL else "")
+                            + (f", --style {c.style_index}" if c.model_id == DEFAULT_MODEL else "")
                             + f")<br>{lic_html}; {where}")
         self.download.setVisible(not c.usable)
         self.ui.refresh_buttons()
@@ -724,7 +724,7 @@ class StyleUI(TaskUI):
     def job_title(self, request: StyleRequest) -> str:
         what = "Painting style" if request.model_id == ARBITRARY_MODEL else request.model_id
         if request.model_id == DEFAULT_MODEL:
-            what = f"Style {request.style_index + 1}"
+            what = f"Style {request.style_index}"
         return f"{'Style preview' if request.region else 'Style'}: {what}"
 
     def preview(self) -> Job | None:
