@@ -133,10 +133,11 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         self.layers_panel = LayersPanel(self)
         self.jobs_panel = JobsPanel(self.job_bridge)
         self.add_dock(self.tool_options, "Tool options", "right", name="tool_options")
-        self.add_dock(self.layers_panel, "Layers", "right", name="layers")
+        # Layers keeps its controls in sight (its list scrolls by itself): no scroll area
+        self.add_dock(self.layers_panel, "Layers", "right", name="layers", scroll=False)
         self.add_dock(self.jobs_panel, "Jobs", "right", name="jobs")
         self.resizeDocks([self.docks["tool_options"], self.docks["layers"], self.docks["jobs"]],
-                         [400, 260, 150], Qt.Orientation.Vertical)
+                         [330, 300, 140], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["layers"]], [300], Qt.Orientation.Horizontal)
         self.tools.tool_changed.connect(self._tool_changed)
         if self.panels_menu is not None:

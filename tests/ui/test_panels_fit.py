@@ -87,6 +87,10 @@ def test_every_task_panel_fits_and_nothing_is_squeezed(window, qtbot, photo_doc,
             assert right <= scroll.viewport().width() + 1, f"{name}: {c.objectName()!r} cut on the right"
         dock.hide()
         _settle(qtbot, window)
+    # panels may start background jobs when shown (style thumbnails): not this test's business
+    for job in window.job_queue.active():
+        window.job_queue.cancel(job)
+    qtbot.waitUntil(lambda: not window.job_queue.active(), timeout=120000)
 
 
 def test_the_inpaint_panel_keeps_remove_in_sight_at_720p(window, qtbot, photo_doc) -> None:  # noqa: ANN001
