@@ -202,11 +202,10 @@ class Document:
         if node is not None and not self.contains(node):
             raise ValueError("layer is not in this document")
         if node is not self._active:
-            old_layer = self.active_layer
             self._active = node
             self.events.active_node.emit(node)
-            if self.active_layer is not old_layer:
-                self.events.active_layer.emit(self.active_layer)
+            # also when it stays None (one group to another): listeners refresh what they show
+            self.events.active_layer.emit(self.active_layer)
 
     @property
     def active_layer(self) -> Layer | None:
@@ -399,18 +398,18 @@ class Document:
         return index
 
     def add_layer(self, layer: Layer, index: int | None = None, *, activate: bool = True,
-                  label: str | None = None, parent: GroupLayer | None = None,
+                  label: str | None = None, parent: Any = _KEEP,
                   position: int | None = None) -> Layer:
         """Insert ``layer`` (a layer or a GroupLayer with its children). One undo step.
 
-        Where: ``parent`` / ``position`` given: into that group (None or ``doc.root``: the top
-        level) at that index among its children (bottom first; default on top). Else ``index``
+        Where: ``parent`` and/or ``position`` given: into that group (None or ``doc.root``: the
+        top level) at that index among its children (bottom first; default on top). Else ``index``
         (a position in ``doc.layers``): right below the layer now there, in its group, or on
         top. Else (default): above the active layer in its group, or on top inside the active
         group, or on top."""
         self.sync_tree()
-        if parent is not None or position is not None:
-            par = self._group_arg(parent)
+        if parent is not _KEEP or position is not None:
+            par = self._group_arg(None if parent is _KEEP else parent)
             pos = len(par.children) if position is None else max(0, min(position, len(par.children)))
         elif index is None:
             par, pos = self._default_position()
@@ -527,12 +526,13 @@ class Document:
         to(node)
         self.history.push(CallbackCommand("Select layer", lambda: to(old), lambda: to(node)))
 
-    def new_group(self, name: str = "Group", *, parent: GroupLayer | None = None,
+    def new_group(self, name: str = "Group", *, parent: Any = _KEEP,
                   position: int | None = None, pass_through: bool = True,
                   activate: bool = True) -> GroupLayer:
-        """An empty layer group (default: where a new layer would go). One undo step."""
+        """An empty layer group (default: where a new layer would go; ``parent=None``: the top
+        level). One undo step."""
         group = GroupLayer(name, pass_through=pass_through)
-        if parent is None and position is None:
+        if parent is _KEEP and position is None:
             par, pos = self._default_position()
             return self.add_layer(group, parent=par, position=pos, activate=activate,  # type: ignore[return-value]
                                   label=f"New group “{name}”")

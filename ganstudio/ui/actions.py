@@ -43,6 +43,13 @@ ACTIONS: dict[str, tuple] = {
     "layer_duplicate": ("&Duplicate layer", ["Ctrl+J"], "layer_duplicate", "duplicate_layer",
                         "Duplicate the active layer"),
     "layer_delete": ("De&lete layer", [], "layer_delete", "delete_layer", "Delete the active layer"),
+    "layer_new_group": ("New &group", [], "layer_group", "new_group", "Add an empty layer group"),
+    "layer_group": ("&Group layers", ["Ctrl+G"], "", "group_layers",
+                    "Put the selected layers into a new group"),
+    "layer_ungroup": ("&Ungroup", ["Ctrl+Shift+G"], "", "ungroup",
+                      "Move the group's layers out of it and delete the group"),
+    "layer_merge_group": ("Merge gro&up", [], "", "merge_group",
+                          "Flatten the group into one layer"),
     "layer_merge_down": ("&Merge down", ["Ctrl+Alt+E"], "layer_merge", "merge_down",
                          "Merge the active layer into the one below"),
     "layer_raise": ("&Raise layer", ["Ctrl+]"], "", "raise_layer", "Move the active layer up"),
@@ -83,7 +90,8 @@ MENUS = {
     "&Edit": ["edit_undo", "edit_redo", "-", "edit_fill", "edit_clear", "-", "edit_preferences"],
     "&Image": ["image_canvas_size", "image_size", "image_crop", "-", "image_flatten"],
     "&Layer": ["layer_new", "layer_new_label", "layer_duplicate", "layer_delete", "-", "layer_raise",
-               "layer_lower", "layer_merge_down", "-", "layer_add_mask", "layer_mask_from_selection",
+               "layer_lower", "layer_merge_down", "-", "layer_new_group", "layer_group", "layer_ungroup",
+               "layer_merge_group", "-", "layer_add_mask", "layer_mask_from_selection",
                "layer_apply_mask", "layer_remove_mask", "-", "layer_properties"],
     "&Select": ["select_all", "select_none", "select_invert", "-", "select_feather", "select_grow",
                 "select_shrink", "-", "select_to_ai_mask", "select_clear_ai_mask"],
@@ -234,18 +242,27 @@ def update(window: MainWindow) -> None:
     a["image_crop"].setEnabled(sel)
     a["image_flatten"].setEnabled(n_layers > 1 or (n_layers == 1 and layer is not None and (
         layer.mask is not None or layer.offset != (0, 0) or layer.opacity < 1)))
-    a["layer_duplicate"].setEnabled(layer is not None)
-    a["layer_delete"].setEnabled(layer is not None and n_layers > 1)
+    node = getattr(doc, "active_node", layer) if has else None   # a layer or a layer group
+    group = node is not None and node.is_group
+    a["layer_duplicate"].setEnabled(node is not None)
+    inside = sum(1 for _ in node.leaves()) if group else 1   # paint layers that would go
+    a["layer_delete"].setEnabled(node is not None and (n_layers > inside or (group and inside == 0)))
     idx = doc.index_of(layer) if layer is not None else -1
-    a["layer_merge_down"].setEnabled(layer is not None and idx > 0)
-    a["layer_raise"].setEnabled(layer is not None and idx < n_layers - 1)
-    a["layer_lower"].setEnabled(layer is not None and idx > 0)
+    a["layer_merge_down"].setEnabled((layer is not None and idx > 0) or (group and node.bounds.w > 0))
+    parent, pos = doc.position_of(node) if node is not None else (None, -1)
+    n_siblings = len(doc.children_of(parent)) if node is not None else 0
+    a["layer_raise"].setEnabled(node is not None and (pos < n_siblings - 1 or parent is not None))
+    a["layer_lower"].setEnabled(node is not None and (pos > 0 or parent is not None))
+    a["layer_new_group"].setEnabled(has)
+    a["layer_group"].setEnabled(node is not None)
+    a["layer_ungroup"].setEnabled(group)
+    a["layer_merge_group"].setEnabled(group and node.bounds.w > 0)
     no_mask = layer is not None and layer.mask is None
     a["layer_add_mask"].setEnabled(no_mask)
     a["layer_mask_from_selection"].setEnabled(no_mask and sel)
     a["layer_apply_mask"].setEnabled(layer is not None and layer.mask is not None and not layer.locked)
     a["layer_remove_mask"].setEnabled(layer is not None and layer.mask is not None)
-    a["layer_properties"].setEnabled(layer is not None)
+    a["layer_properties"].setEnabled(node is not None)
     for name in ("select_none", "select_feather", "select_grow", "select_shrink", "select_to_ai_mask"):
         a[name].setEnabled(sel)
     a["select_clear_ai_mask"].setEnabled(has and getattr(doc, "ai_mask", None) is not None)

@@ -1,8 +1,10 @@
-"""A Qt item model adapting ``doc.layers`` (row 0 = the top layer, as in every editor).
+"""A Qt tree model adapting the document's layer tree (``doc.root``): row 0 = the top node of
+its group, as in every editor; layer groups have their children as child rows.
 
 Columns: 0 visibility, 1 lock, 2 thumbnail + name (editable: rename in place).
-Rows can be dragged to reorder (``doc.move_layer``: undoable). Every change goes through
-Document methods, so it is undoable and the canvas follows through ``doc.events``.
+Rows can be dragged to reorder and into / out of groups (``doc.move_node``: undoable). Every
+change goes through Document methods, so it is undoable and the canvas follows through
+``doc.events``. Index internal ids are node uids.
 """
 
 from __future__ import annotations
@@ -28,8 +30,28 @@ COL_VISIBLE, COL_LOCK, COL_NAME = 0, 1, 2
 Index = QModelIndex | QPersistentModelIndex
 
 
+def group_icon(group: Layer, size: int = THUMB) -> QPixmap:
+    """A folder drawn for a layer group (open when it has layers)."""
+    pm = QPixmap(size, size)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(QColor("#15161a"))
+    p.setBrush(QColor("#c9a24a") if group.visible else QColor("#7d818a"))
+    m = size // 8
+    p.drawRoundedRect(m, size // 4, size // 3, size // 6, 2, 2)           # tab
+    p.drawRoundedRect(m, size // 3, size - 2 * m, size // 2, 3, 3)        # body
+    if not group.pass_through:  # type: ignore[attr-defined]
+        p.setBrush(QColor("#15161a"))
+        p.drawEllipse(size // 2 - 3, size // 3 + size // 4 - 3, 6, 6)    # isolated: a dot
+    p.end()
+    return pm
+
+
 def layer_thumbnail(layer: Layer, size: int = THUMB) -> QPixmap:
-    """A small checkerboard-backed picture of the layer."""
+    """A small checkerboard-backed picture of the layer (a folder for a group)."""
+    if layer.is_group:
+        return group_icon(layer, size)
     h, w = layer.height, layer.width
     step = max(1, int(max(h, w) / (size * 2)))  # stride first: cheap on 50 MP layers
     labels = getattr(layer, "labels", None)
@@ -63,7 +85,7 @@ class LayersModel(QAbstractItemModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.doc: Document | None = None
-        self._layers: list[Layer] = []  # top first
+        self._nodes: dict[int, Layer] = {}   # uid -> node (every node of the tree)
         self._thumbs: dict[int, QPixmap] = {}
         self._stale: set[int] = set()
         self._conns = Connections()
@@ -78,29 +100,37 @@ class LayersModel(QAbstractItemModel):
         self.beginResetModel()
         self.doc = doc
         self._thumbs.clear()
-        self._layers = list(reversed(doc.layers)) if doc is not None else []
+        self._index_nodes()
         self.endResetModel()
         if doc is not None:
             self._conns.connect(doc.events.layers, self._on_layers)
             self._watch_layers()
+
+    def _index_nodes(self) -> None:
+        self._nodes = {n.uid: n for n in self.doc.walk_layers()} if self.doc is not None else {}
 
     def _disconnect(self) -> None:
         self._conns.disconnect_all()
 
     def _watch_layers(self) -> None:
         self._conns.disconnect_all(keep=1)   # keep doc.events.layers
-        for layer in self._layers:
+        for layer in self._nodes.values():
             ev = layer.events
-            for sig in (ev.name, ev.visible, ev.locked, ev.opacity, ev.blend_mode, ev.provenance):
+            for sig in (ev.name, ev.visible, ev.locked, ev.opacity, ev.blend_mode, ev.provenance,
+                        ev.pass_through):
                 self._conns.connect(sig, self._attr_handler(layer))
+            if layer.is_group:
+                continue
             for sig in (ev.pixels, ev.mask):
                 self._conns.connect(sig, self._pixels_handler(layer))
 
     def _attr_handler(self, layer: Layer):  # noqa: ANN202
         def changed(*_: Any) -> None:
-            row = self.row_of(layer)
-            if row >= 0:
-                self.dataChanged.emit(self.index(row, 0), self.index(row, 2))
+            idx = self.index_for(layer, COL_VISIBLE)
+            if idx.isValid():
+                if layer.is_group:
+                    self._thumbs.pop(layer.uid, None)
+                self.dataChanged.emit(idx, idx.siblingAtColumn(COL_NAME))
         return changed
 
     def _pixels_handler(self, layer: Layer):  # noqa: ANN202
@@ -114,66 +144,109 @@ class LayersModel(QAbstractItemModel):
         stale, self._stale = self._stale, set()
         for uid in stale:
             self._thumbs.pop(uid, None)
-            layer = next((la for la in self._layers if la.uid == uid), None)
+            layer = self._nodes.get(uid)
             if layer is not None:
-                row = self.row_of(layer)
-                self.dataChanged.emit(self.index(row, COL_NAME), self.index(row, COL_NAME),
-                                      [Qt.ItemDataRole.DecorationRole])
+                idx = self.index_for(layer, COL_NAME)
+                if idx.isValid():
+                    self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def _on_layers(self) -> None:
         self.beginResetModel()
-        self._layers = list(reversed(self.doc.layers)) if self.doc is not None else []
-        alive = {la.uid for la in self._layers}
-        self._thumbs = {k: v for k, v in self._thumbs.items() if k in alive}
+        self._index_nodes()
+        self._thumbs = {k: v for k, v in self._thumbs.items() if k in self._nodes}
         self.endResetModel()
         self._watch_layers()
 
-    def layer_at(self, row: int) -> Layer | None:
-        return self._layers[row] if 0 <= row < len(self._layers) else None
+    # -- tree navigation ---------------------------------------------------------------------------------
+    def _children(self, group: Layer | None) -> list[Layer]:
+        """Child nodes of ``group`` (None: the top level), top first (view order)."""
+        if self.doc is None:
+            return []
+        g = self.doc.root if group is None else group
+        return list(reversed(g.children)) if g.is_group else []  # type: ignore[attr-defined]
+
+    def node_at(self, index: Index) -> Layer | None:
+        if not index.isValid():
+            return None
+        return self._nodes.get(int(index.internalId()))
+
+    def layer_at(self, row: int, parent: Index = QModelIndex()) -> Layer | None:
+        """The node at ``row`` under ``parent`` (default: the top level)."""
+        kids = self._children(self.node_at(parent) if parent.isValid() else None)
+        return kids[row] if 0 <= row < len(kids) else None
 
     def row_of(self, layer: Layer | None) -> int:
-        for i, la in enumerate(self._layers):
-            if la is layer:
+        """The row of ``layer`` among its siblings (top first); -1 when not shown."""
+        if layer is None or self.doc is None or layer.uid not in self._nodes:
+            return -1
+        for i, n in enumerate(self._children(layer.parent)):
+            if n is layer:
                 return i
         return -1
 
+    def index_for(self, layer: Layer | None, column: int = COL_NAME) -> QModelIndex:
+        row = self.row_of(layer)
+        if row < 0 or layer is None:
+            return QModelIndex()
+        return self.createIndex(row, column, layer.uid)
+
     # -- model ------------------------------------------------------------------------------------------
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
-        if parent.isValid() or not (0 <= row < len(self._layers)) or not (0 <= column < 3):
+        if not (0 <= column < 3):
             return QModelIndex()
-        return self.createIndex(row, column)
+        node = self.layer_at(row, parent)
+        if node is None:
+            return QModelIndex()
+        return self.createIndex(row, column, node.uid)
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        return QModelIndex()
+        node = self.node_at(index)
+        if node is None or node.parent is None:
+            return QModelIndex()
+        return self.index_for(node.parent, 0)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._layers)
+        if parent.isValid():
+            if parent.column() > 0:
+                return 0
+            node = self.node_at(parent)
+            return len(node.children) if node is not None and node.is_group else 0  # type: ignore[attr-defined]
+        return len(self.doc.root.children) if self.doc is not None else 0
+
+    def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802
+        return self.rowCount(parent) > 0
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
         return 3
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        layer = self.layer_at(index.row()) if index.isValid() else None
+        layer = self.node_at(index)
         if layer is None:
             return None
         col = index.column()
+        what = "group" if layer.is_group else "layer"
         if col == COL_VISIBLE:
             if role == Qt.ItemDataRole.DecorationRole:
                 return icon("eye" if layer.visible else "eye_off").pixmap(18, 18)
             if role == Qt.ItemDataRole.ToolTipRole:
-                return "Hide layer" if layer.visible else "Show layer"
+                return f"Hide {what}" if layer.visible else f"Show {what}"
         elif col == COL_LOCK:
             if role == Qt.ItemDataRole.DecorationRole:
                 return icon("lock" if layer.locked else "unlock").pixmap(18, 18)
             if role == Qt.ItemDataRole.ToolTipRole:
-                return "Unlock layer" if layer.locked else "Lock layer"
+                return f"Unlock {what}" if layer.locked else f"Lock {what}"
         else:
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
                 if role == Qt.ItemDataRole.DisplayRole:
                     extra = []
+                    if layer.is_group and layer.pass_through:  # type: ignore[attr-defined]
+                        extra.append("Pass through")
+                    elif layer.is_group:
+                        mode = layer.blend_mode
+                        extra.append("Isolated" + ("" if mode.value == "normal" else f", {mode.label}"))
                     if layer.opacity < 1:
                         extra.append(f"{layer.opacity:.0%}")
-                    if layer.blend_mode.value != "normal":
+                    if not layer.is_group and layer.blend_mode.value != "normal":
                         extra.append(layer.blend_mode.label)
                     if layer.mask is not None:
                         extra.append("mask" if layer.mask_enabled else "mask off")
@@ -187,6 +260,11 @@ class LayersModel(QAbstractItemModel):
                     pm = self._thumbs[layer.uid] = layer_thumbnail(layer)
                 return pm
             if role == Qt.ItemDataRole.ToolTipRole:
+                if layer.is_group:
+                    n = sum(1 for _ in layer.leaves())  # type: ignore[attr-defined]
+                    mode = ("pass-through" if layer.pass_through  # type: ignore[attr-defined]
+                            else f"isolated, {layer.blend_mode.label}")
+                    return f"{layer.name} (group of {n} layer{'s' if n != 1 else ''}, {mode})"
                 tip = f"{layer.name} ({layer.kind}, {layer.width}×{layer.height})"
                 if layer.provenance:
                     tip += f"\nAI layer: {layer.provenance.get('task', '')} " \
@@ -197,7 +275,7 @@ class LayersModel(QAbstractItemModel):
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
-        layer = self.layer_at(index.row()) if index.isValid() else None
+        layer = self.node_at(index)
         if layer is None or self.doc is None:
             return False
         if index.column() == COL_NAME and role == Qt.ItemDataRole.EditRole:
@@ -212,11 +290,14 @@ class LayersModel(QAbstractItemModel):
         if not index.isValid():
             return Qt.ItemFlag.ItemIsDropEnabled
         f = base | Qt.ItemFlag.ItemIsDragEnabled
+        node = self.node_at(index)
+        if node is not None and node.is_group:
+            f |= Qt.ItemFlag.ItemIsDropEnabled          # drop onto a group: into it
         if index.column() == COL_NAME:
             f |= Qt.ItemFlag.ItemIsEditable
         return f
 
-    # -- drag and drop reordering ------------------------------------------------------------------------
+    # -- drag and drop: reorder, into and out of groups ---------------------------------------------------
     def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
         return Qt.DropAction.MoveAction
 
@@ -228,33 +309,62 @@ class LayersModel(QAbstractItemModel):
 
     def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
         data = QMimeData()
-        rows = sorted({i.row() for i in indexes if i.isValid()})
-        if rows:
-            data.setData(MIME, QByteArray(str(rows[0]).encode()))
+        nodes = [self.node_at(i) for i in indexes if i.isValid()]
+        nodes = [n for n in nodes if n is not None]
+        if nodes:
+            data.setData(MIME, QByteArray(str(nodes[0].uid).encode()))
         return data
+
+    def _dragged(self, data: QMimeData) -> Layer | None:
+        if not data.hasFormat(MIME):
+            return None
+        try:
+            return self._nodes.get(int(bytes(data.data(MIME).data()).decode()))
+        except ValueError:
+            return None
+
+    def _target(self, node: Layer, row: int, parent: Index) -> tuple[Layer | None, int] | None:
+        """(group or None for the top level, bottom-first index) where a drop at ``row`` under
+        ``parent`` puts ``node``; None when it cannot go there (a group into itself)."""
+        target = self.node_at(parent) if parent.isValid() else None
+        if target is not None and not target.is_group:
+            # dropped onto a layer: just above it, in its group
+            row, target = self.row_of(target), target.parent
+        group = target
+        if group is not None and (group is node or (node.is_group and any(
+                n is group for n in node.walk()))):  # type: ignore[attr-defined]
+            return None
+        view = self._children(group)
+        if row < 0:
+            row = 0                                        # onto a group: on top inside it
+        row = min(row, len(view))
+        before = [n for n in view[:row] if n is not node]  # view rows above the drop point
+        rest = [n for n in view if n is not node]
+        return group, len(rest) - len(before)
 
     def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,  # noqa: N802
                         parent: Index) -> bool:
-        return data.hasFormat(MIME)
+        node = self._dragged(data)
+        return node is not None and self._target(node, row, parent) is not None
 
     def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,  # noqa: N802
                      parent: Index) -> bool:
-        if not data.hasFormat(MIME) or self.doc is None:
+        node = self._dragged(data)
+        if node is None or self.doc is None:
             return False
-        src = int(bytes(data.data(MIME).data()).decode())
-        if row < 0:
-            row = parent.row() if parent.isValid() else len(self._layers)
-        self.move_row(src, row)
+        where = self._target(node, row, parent)
+        if where is None:
+            return False
+        group, index = where
+        self.doc.move_node(node, group, index)  # type: ignore[arg-type]
         return False  # we moved it ourselves: the view must not remove the source row
 
-    def move_row(self, src: int, dest_row: int) -> None:
-        """Move the layer at view row ``src`` so that it lands before view row ``dest_row``."""
-        layer = self.layer_at(src)
-        if layer is None or self.doc is None:
+    def move_row(self, src: int, dest_row: int, parent: Index = QModelIndex()) -> None:
+        """Move the node at view row ``src`` (under ``parent``) so that it lands before view row
+        ``dest_row`` of the same parent."""
+        node = self.layer_at(src, parent)
+        if node is None or self.doc is None:
             return
-        n = len(self._layers)
-        target = dest_row if dest_row <= src else dest_row - 1  # view row after removal
-        target = max(0, min(n - 1, target))
-        if target == src:
-            return
-        self.doc.move_layer(layer, n - 1 - target)  # view rows are top-first
+        where = self._target(node, dest_row, parent)
+        if where is not None:
+            self.doc.move_node(node, where[0], where[1])  # type: ignore[arg-type]

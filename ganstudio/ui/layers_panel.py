@@ -1,5 +1,7 @@
-"""Layers panel: the layer list (LayersModel in a QTreeView), opacity, blend mode, mask toggle and
-buttons for the Layer menu's actions."""
+"""Layers panel: the layer tree (LayersModel in a QTreeView: groups expand / collapse, rows drag
+into and out of groups), opacity, blend mode (every mode; "Pass through" for groups), mask toggle
+and buttons for the Layer menu's actions. The controls act on the selected node
+(``doc.active_node``: a layer or a group)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
                                QLabel, QSlider, QToolButton, QTreeView, QVBoxLayout, QWidget)
 
 from ganstudio.core.document import Document
-from ganstudio.core.layers import BlendMode, Layer
+from ganstudio.core.layers import BLEND_MODE_MENU, BlendMode, Layer
 
 from .layers_model import COL_LOCK, COL_NAME, COL_VISIBLE, THUMB, LayersModel
 from .signals import Connections
@@ -35,9 +37,8 @@ class LayersPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Blend"))
         self.blend = QComboBox()
-        for mode in BlendMode:
-            self.blend.addItem(mode.label, mode.value)
-        self.blend.setToolTip("Blend mode of the active layer")
+        self._fill_blend(group=False)
+        self.blend.setToolTip("Blend mode of the active layer or group")
         self.blend.currentIndexChanged.connect(self._blend_changed)
         row.addWidget(self.blend, 1)
         layout.addLayout(row)
@@ -64,11 +65,15 @@ class LayersPanel(QWidget):
         self.view = QTreeView()
         self.view.setModel(self.model)
         self.view.setHeaderHidden(True)
-        self.view.setRootIsDecorated(False)
-        self.view.setIndentation(0)
+        self.view.setRootIsDecorated(True)
+        self.view.setIndentation(14)
+        self.view.setItemsExpandable(True)
+        self.view.setExpandsOnDoubleClick(False)   # double click renames
         self.view.setIconSize(QSize(THUMB, THUMB))
         self.view.setUniformRowHeights(True)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Ctrl / Shift + click select several rows for Layer > Group layers (the current row is
+        # the active node)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
@@ -85,12 +90,16 @@ class LayersPanel(QWidget):
         header.resizeSection(COL_LOCK, 28)
         self.view.clicked.connect(self._clicked)
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.model.modelReset.connect(self._select_active)
+        self.view.collapsed.connect(lambda i: self._expanded_changed(i, False))
+        self.view.expanded.connect(lambda i: self._expanded_changed(i, True))
+        self._collapsed: set[int] = set()           # uids of groups the user collapsed
+        self._shown_active: Layer | None = None
+        self.model.modelReset.connect(self._after_reset)
         layout.addWidget(self.view, 1)
 
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
-        for name in ("layer_new", "layer_duplicate", "layer_merge_down", "layer_add_mask",
+        for name in ("layer_new", "layer_new_group", "layer_duplicate", "layer_merge_down", "layer_add_mask",
                      "compare_toggle", "layer_delete"):
             act = window.qactions.get(name)
             if act is None:
@@ -110,21 +119,56 @@ class LayersPanel(QWidget):
         self.doc = doc
         self.model.set_document(doc)
         if doc is not None:
-            for sig, fn in ((doc.events.active_layer, self._on_active),
+            for sig, fn in ((doc.events.active_node, self._on_active),
                             (doc.events.layers, self._on_active),
                             (doc.history.events.changed, self._sync_controls)):
                 self._doc_conns.connect(sig, fn)
         self._on_active()
 
+    def _fill_blend(self, *, group: bool) -> None:
+        self.blend.blockSignals(True)
+        self.blend.clear()
+        if group:
+            self.blend.addItem("Pass through", PASS_THROUGH)
+        for mode in BLEND_MODE_MENU:
+            self.blend.addItem(mode.label, mode.value)
+        self.blend.blockSignals(False)
+        self._blend_for_group = group
+
+    def _expanded_changed(self, index: QModelIndex, expanded: bool) -> None:
+        node = self.model.node_at(index)
+        if node is not None:
+            (self._collapsed.discard if expanded else self._collapsed.add)(node.uid)
+
+    def _after_reset(self) -> None:
+        """Groups come back expanded unless the user collapsed them."""
+        if self.doc is not None:
+            for node in self.doc.walk_layers():
+                if node.is_group:
+                    idx = self.model.index_for(node, 0)
+                    if idx.isValid():
+                        self.view.setExpanded(idx, node.uid not in self._collapsed)
+        self._select_active()
+
     def _select_active(self) -> None:
-        layer = self.doc.active_layer if self.doc is not None else None
-        row = self.model.row_of(layer)
+        node = self.doc.active_node if self.doc is not None else None
+        idx = self.model.index_for(node, COL_NAME)
         sm = self.view.selectionModel()
-        if row >= 0:
-            idx = self.model.index(row, COL_NAME)
-            if sm.currentIndex().row() != row:
+        if idx.isValid():
+            if node is not self._shown_active:       # newly active: expand the groups above
+                p = idx.parent()
+                while p.isValid():
+                    self.view.setExpanded(p.siblingAtColumn(0), True)
+                    p = p.parent()
+            fresh = node is not self._shown_active
+            self._shown_active = node
+            if sm.currentIndex() != idx:
+                # the view scrolls to (and so expands the groups above) a new current row: only
+                # for a newly active node, not when a change elsewhere reset the model
+                self.view.setAutoScroll(fresh)
                 sm.setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect
                                    | QItemSelectionModel.SelectionFlag.Rows)
+                self.view.setAutoScroll(True)
         else:
             sm.clearSelection()
 
@@ -133,7 +177,7 @@ class LayersPanel(QWidget):
         self._sync_controls()
 
     def _sync_controls(self) -> None:
-        layer = self.doc.active_layer if self.doc is not None else None
+        layer = self._layer()
         for w in (self.opacity, self.blend, self.mask_enabled):
             w.setEnabled(layer is not None)
         if layer is None:
@@ -146,25 +190,38 @@ class LayersPanel(QWidget):
         self.opacity.setValue(int(round(layer.opacity * 100)))
         self.opacity.blockSignals(False)
         self.opacity_label.setText(f"{layer.opacity:.0%}")
+        if layer.is_group != self._blend_for_group:
+            self._fill_blend(group=layer.is_group)
         self.blend.blockSignals(True)
-        self.blend.setCurrentIndex(max(0, self.blend.findData(layer.blend_mode.value)))
+        value = PASS_THROUGH if layer.is_group and layer.pass_through else layer.blend_mode.value  # type: ignore[attr-defined]
+        self.blend.setCurrentIndex(max(0, self.blend.findData(value)))
         self.blend.blockSignals(False)
         self.mask_enabled.blockSignals(True)
         self.mask_enabled.setEnabled(layer.mask is not None)
         self.mask_enabled.setChecked(layer.mask is not None and layer.mask_enabled)
         self.mask_enabled.blockSignals(False)
 
+    def selected_nodes(self) -> list[Layer]:
+        """Every node whose row is selected (several with Ctrl / Shift + click)."""
+        seen: dict[int, Layer] = {}
+        for idx in self.view.selectionModel().selectedIndexes():
+            node = self.model.node_at(idx)
+            if node is not None:
+                seen.setdefault(node.uid, node)
+        return list(seen.values())
+
     def _layer(self) -> Layer | None:
-        return self.doc.active_layer if self.doc is not None else None
+        """The selected node: a layer or a group."""
+        return self.doc.active_node if self.doc is not None else None
 
     # -- view -> document ------------------------------------------------------------------------------
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        layer = self.model.layer_at(current.row()) if current.isValid() else None
-        if layer is not None and self.doc is not None and self.doc.active_layer is not layer:
-            self.doc.active_layer = layer
+        node = self.model.node_at(current)
+        if node is not None and self.doc is not None and self.doc.active_node is not node:
+            self.doc.active_node = node
 
     def _clicked(self, index: QModelIndex) -> None:
-        layer = self.model.layer_at(index.row())
+        layer = self.model.node_at(index)
         if layer is None or self.doc is None:
             return
         if index.column() == COL_VISIBLE:
@@ -189,10 +246,24 @@ class LayersPanel(QWidget):
 
     def _blend_changed(self, _i: int) -> None:
         layer = self._layer()
-        if layer is not None and self.doc is not None:
-            self.doc.set_layer_attr(layer, "blend_mode", BlendMode(self.blend.currentData()))
+        if layer is None or self.doc is None:
+            return
+        value = self.blend.currentData()
+        if not layer.is_group:
+            self.doc.set_layer_attr(layer, "blend_mode", BlendMode(value))
+            return
+        with self.doc.history.transaction("Group blend mode"):
+            if value == PASS_THROUGH:
+                self.doc.set_layer_attr(layer, "pass_through", True)
+            else:
+                self.doc.set_layer_attr(layer, "pass_through", False)
+                self.doc.set_layer_attr(layer, "blend_mode", BlendMode(value))
 
     def _mask_toggled(self, on: bool) -> None:
         layer = self._layer()
         if layer is not None and self.doc is not None and layer.mask is not None:
             self.doc.set_layer_attr(layer, "mask_enabled", on)
+
+
+#: the blend combo's entry for a pass-through group
+PASS_THROUGH = "pass-through"
