@@ -7,6 +7,11 @@ that has numpy + Pillow + OpenCV (the checkout's .venv); the app under test runs
     python smoke_check.py size IMAGE W H
     python smoke_check.py inpaint SMALL MASK OUT
     python smoke_check.py colorize OUT
+    python smoke_check.py changed SMALL OUT             (stylize: same size, visibly changed)
+    python smoke_check.py scene LABELS OUT
+    python smoke_check.py face FACE.json
+    python smoke_check.py tasks TASKS.json
+    python smoke_check.py worker STATUS.json
     python smoke_check.py screenshot SHOT.png SAMPLE_PHOTO
     python smoke_check.py no-checkout-reads STRACE_LOG CHECKOUT
     python smoke_check.py wheel DIST_DIR CHECKOUT
@@ -44,7 +49,13 @@ def images(work: str, sample: str) -> None:
     mask[36:60, 30:66] = 255
     Image.fromarray(mask).save(w / "mask.png")
     small.convert("L").convert("RGB").save(w / "gray.png")
-    print("inputs: small.png 96x96, mask.png, gray.png")
+    small.resize((48, 48), Image.LANCZOS).save(w / "tiny.png")  # x4plus is the slow one
+    # a label map in the built-in scene palette: sky / mountain / grass with a pond
+    labels = np.zeros((96, 96), np.uint8)
+    labels[:40], labels[40:64], labels[64:] = 1, 3, 5
+    labels[70:90, 10:40] = 6
+    Image.fromarray(labels).save(w / "labels.png")
+    print("inputs: small.png 96x96, tiny.png 48x48, mask.png, gray.png, labels.png")
 
 
 def info(path: str, checkout: str, layout: str) -> None:
@@ -116,6 +127,57 @@ def colorize(out: str) -> None:
     print(f"colorize ok: mean chroma {chroma:.1f}")
 
 
+def changed(small: str, out: str) -> None:
+    a, b = load(small), load(out)
+    if a.shape != b.shape:
+        fail(f"{out}: shape {b.shape} != {a.shape}")
+    diff = np.abs(a - b).mean()
+    if diff < 3.0 or b.std() < 5:
+        fail(f"{out}: hardly changed (mean change {diff:.2f}, std {b.std():.1f})")
+    print(f"{Path(out).name} ok: mean change {diff:.1f}")
+
+
+def scene(labels: str, out: str) -> None:
+    lab = np.asarray(Image.open(labels))
+    b = load(out)
+    if b.shape[:2] != lab.shape:
+        fail(f"scene: shape {b.shape} != {lab.shape}")
+    sky, grass = b[lab == 1].mean(axis=0), b[lab == 5].mean(axis=0)
+    if b.std() < 5 or np.abs(sky - grass).sum() < 30:
+        fail(f"scene: sky {sky.round()} and grass {grass.round()} are not told apart")
+    print(f"scene ok: sky {sky.round().tolist()}, grass {grass.round().tolist()}")
+
+
+def face(path: str) -> None:
+    d = json.loads(Path(path).read_text())
+    faces = d.get("faces") or []
+    if not d.get("ok") or len(faces) != 1:
+        fail(f"face detect: expected the astronaut's face, got {len(faces)}: {d}")
+    x0, y0, x1, y1 = faces[0]["box"]
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if not (180 < cx < 270 and 80 < cy < 160):  # the face of resources/samples/astronaut.png
+        fail(f"face detect: box {faces[0]['box']} is not on the face")
+    print(f"face ok: box {[round(v) for v in faces[0]['box']]}, score {faces[0].get('score')}, "
+          f"age {faces[0].get('apparent_age')}")
+
+
+def tasks(path: str) -> None:
+    d = json.loads(Path(path).read_text())
+    names = {t["name"] for t in d.get("tasks") or []}
+    need = {"super_resolution", "inpaint", "colorize", "style_transfer", "scene"}
+    if not d.get("ok") or not need <= names:
+        fail(f"tasks: {sorted(need - names)} not registered ({sorted(names)})")
+    print(f"tasks ok: {len(names)} registered")
+
+
+def worker(path: str) -> None:
+    d = json.loads(Path(path).read_text())
+    served = d.get("commands_served", d.get("served"))
+    if not d.get("worker") or not served:
+        fail(f"worker: not running or served no command: {d}")
+    print(f"worker ok: {served} command(s) served")
+
+
 def screenshot(shot: str, sample: str) -> None:
     import cv2
 
@@ -136,8 +198,11 @@ def no_checkout_reads(log: str, checkout: str) -> None:
     root = str(Path(checkout).resolve()).rstrip("/") + "/"
     hits = []
     for line in Path(log).read_text(errors="replace").splitlines():
-        m = re.search(r'(?:open|openat|stat|newfstatat|statx|execve)\((?:AT_FDCWD, |\d+, )?"([^"]+)"', line)
-        if m and (m.group(1) + "/").startswith(root) and "ENOENT" not in line:
+        m = re.search(r'(?:open|openat|openat2|stat|newfstatat|statx|execve)\((?:AT_FDCWD, |\d+, )?"([^"]+)"', line)
+        if not m or "ENOENT" in line:
+            continue
+        # the path as opened, and where it really is (a symlink into the checkout counts)
+        if (m.group(1) + "/").startswith(root) or (os.path.realpath(m.group(1)) + "/").startswith(root):
             hits.append(line.strip())
     if hits:
         fail("files of the checkout were read:\n  " + "\n  ".join(hits[:20]))
@@ -169,5 +234,6 @@ def wheel(dist: str, checkout: str) -> None:
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
     {"images": images, "info": info, "models": models, "size": size, "inpaint": inpaint,
-     "colorize": colorize, "screenshot": screenshot, "no-checkout-reads": no_checkout_reads,
+     "colorize": colorize, "changed": changed, "scene": scene, "face": face, "tasks": tasks,
+     "worker": worker, "screenshot": screenshot, "no-checkout-reads": no_checkout_reads,
      "wheel": wheel}[cmd](*args)

@@ -4,8 +4,10 @@
 # pin, and run the smoke set (packaging/smoke_set.sh) from a folder outside the checkout.
 #   bash packaging/smoke_wheel.sh [WORK_DIR]
 # SMOKE_TORCH=install (default): pip install the pinned torch/torchvision into the fresh venv
-#             (the CUDA build: ~5.5 GB, minutes); link: reuse the checkout venv's copy of exactly
-#             those packages through a .pth file (faster; everything else is still a fresh install).
+#             (the CUDA build: ~5.5 GB, minutes); link: hard-link the checkout venv's copy of
+#             exactly those pinned packages into the fresh venv (seconds, no extra disk; falls back
+#             to install when that venv has another torch or lies on another file system);
+#             everything else is a fresh install from the index either way.
 set -euo pipefail
 CHECKOUT=$(cd "$(dirname "$0")/.." && pwd)
 W=${1:-$(mktemp -d /tmp/ganstudio-smoke-wheel.XXXXXX)}
@@ -27,19 +29,31 @@ T1=$(stamp)
 echo "== fresh venv ($BASE), torch: ${SMOKE_TORCH:-install} ($PIN)"
 rm -rf "$W/venv"
 "$BASE" -m venv "$W/venv"
-if [ "${SMOKE_TORCH:-install}" = link ]; then
+MODE=${SMOKE_TORCH:-install}
+if [ "$MODE" = link ]; then
+  # Only when the checkout venv holds exactly the pinned builds; hard links, so the fresh venv has
+  # its own copy (its own paths, nothing opened through the checkout) at no disk or time cost.
+  "$PY" -c "import sys, importlib.metadata as m; want = dict(r.split('==') for r in sys.argv[1:]); \
+sys.exit(any(m.version(k).split('+')[0] != v for k, v in want.items()))" $PIN || { echo "checkout venv torch is not $PIN: installing"; MODE=install; }
+fi
+if [ "$MODE" = link ]; then
   SITE=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
   NEW=$("$W/venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-  mkdir -p "$W/torch-link"
   # torch, torchvision, the CUDA runtime packages and triton: the modules and their dist-info
+  # (torch's pure-Python requirements, sympy & co., are installed from the index with the wheel)
   for d in "$SITE"/torch "$SITE"/torchgen "$SITE"/functorch "$SITE"/torchvision "$SITE"/torchvision.libs \
            "$SITE"/nvidia "$SITE"/triton "$SITE"/cuda "$SITE"/cuda_bindings* "$SITE"/cuda_pathfinder* \
            "$SITE"/torch-*.dist-info "$SITE"/torchvision-*.dist-info "$SITE"/nvidia_*.dist-info \
            "$SITE"/triton-*.dist-info "$SITE"/cuda_*.dist-info; do
-    [ -e "$d" ] && ln -s "$d" "$W/torch-link/"
+    # (the globs overlap, e.g. cuda_bindings* and cuda_*.dist-info: each entry once)
+    if [ -e "$d" ] && [ ! -e "$NEW/$(basename "$d")" ]; then
+      cp -al "$d" "$NEW/" 2>/dev/null || { rm -rf "${NEW:?}/$(basename "$d")"; MODE=install; break; }
+    fi
   done
-  echo "$W/torch-link" >"$NEW/ganstudio-smoke-torch.pth"
-else
+  [ "$MODE" = link ] || echo "cannot hard-link the checkout venv's torch (another file system?): installing"
+fi
+if [ "$MODE" != link ]; then
+  rm -rf "$W/venv"; "$BASE" -m venv "$W/venv"
   pipq $PIN
 fi
 T2=$(stamp)
@@ -55,6 +69,6 @@ SMOKE_SOURCE=$("$W/venv/bin/python" -c "import sysconfig; print(sysconfig.get_pa
 T4=$(stamp)
 {
   echo "wheel smoke timings (s): build $((T1 - T0)), venv+torch $((T2 - T1)), wheel+deps $((T3 - T2)), smoke set $((T4 - T3)), total $((T4 - T0))"
-  echo "venv size: ${SIZE} MB (torch: ${SMOKE_TORCH:-install})"
+  echo "venv size: ${SIZE} MB (torch: $MODE)"
   ls -l "$W"/dist/
 } | tee "$W/report.txt"
