@@ -247,10 +247,12 @@ def update(window: MainWindow) -> None:
     a["layer_duplicate"].setEnabled(node is not None)
     inside = sum(1 for _ in node.leaves()) if group else 1   # paint layers that would go
     a["layer_delete"].setEnabled(node is not None and (n_layers > inside or (group and inside == 0)))
-    idx = doc.index_of(layer) if layer is not None else -1
-    a["layer_merge_down"].setEnabled((layer is not None and idx > 0) or (group and node.bounds.w > 0))
     parent, pos = doc.position_of(node) if node is not None else (None, -1)
-    n_siblings = len(doc.children_of(parent)) if node is not None else 0
+    siblings = doc.children_of(parent) if node is not None else []
+    n_siblings = len(siblings)
+    below = siblings[pos - 1] if layer is not None and pos > 0 else None   # merge stays in its group
+    a["layer_merge_down"].setEnabled((below is not None and not below.is_group)
+                                     or (group and node.bounds.w > 0))
     a["layer_raise"].setEnabled(node is not None and (pos < n_siblings - 1 or parent is not None))
     a["layer_lower"].setEnabled(node is not None and (pos > 0 or parent is not None))
     a["layer_new_group"].setEnabled(has)

@@ -229,3 +229,20 @@ def test_group_properties_dialog(window, make_doc, monkeypatch) -> None:  # noqa
     view = window.layers_panel.view
     assert window.layers_panel.model.node_at(view.currentIndex()) is g
     view.selectionModel().select(view.currentIndex(), QItemSelectionModel.SelectionFlag.Select)
+
+
+def test_merge_down_stays_inside_its_group(window, make_doc) -> None:  # noqa: ANN001
+    doc = three_layer_doc(make_doc)
+    window.add_document(doc)
+    bg, grey, top = doc.layers
+    doc.active_layer = grey
+    window.qactions["layer_group"].trigger()
+    doc.active_layer = grey                                   # bottom of its group
+    assert not window.qactions["layer_merge_down"].isEnabled()
+    window.qactions["layer_merge_down"].trigger()
+    assert len(doc.layers) == 3                               # nothing merged across the group
+    doc.active_layer = top                                    # above a group: not into it
+    assert not window.qactions["layer_merge_down"].isEnabled()
+    doc.move_node(top, grey.parent)                           # now grey's sibling
+    doc.active_layer = top
+    assert window.qactions["layer_merge_down"].isEnabled()

@@ -96,7 +96,10 @@ class LayerCommands:
             return
         if node.is_group:                      # Merge down on a group merges the group
             doc.merge_group(node)  # type: ignore[arg-type]
-        else:
+            return
+        parent, pos = doc.position_of(node)
+        below = doc.children_of(parent)[pos - 1] if pos > 0 else None
+        if below is not None and not below.is_group:   # only into a layer of the same group
             merge_down(doc, node)
 
     def _move_active(self, delta: int) -> None:
