@@ -323,12 +323,14 @@ class Canvas(QAbstractScrollArea):
         xs, ys = cache.tile_range(level, visible)
         budget = self.render_budget_s
         deadline = None if budget is None else t0 + budget
-        for ty in ys:
+        progressed = False  # every paint renders at least one tile: no livelock when drawing
+        for ty in ys:       # the cached tiles alone takes the whole budget (a loaded machine)
             for tx in xs:
                 target = self._tile_target(level, tx, ty)
                 tile = cache.cached(variant, level, tx, ty)
                 if tile is None or tile.dirty is not None:
-                    if budget is None or time.perf_counter() < deadline:
+                    if budget is None or not progressed or time.perf_counter() < deadline:
+                        progressed = True
                         if tile is None:
                             self._draw_stand_in(p, variant, level, tx, ty, target)
                         tile = cache.get(variant, level, tx, ty, deadline)
