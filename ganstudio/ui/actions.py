@@ -31,12 +31,45 @@ ACTIONS: dict[str, tuple] = {
     "edit_fill": ("&Fill with brush colour", ["Shift+F5"], "", "fill",
                   "Fill the selection (or the layer) with the brush colour / label"),
     "edit_clear": ("C&lear", ["Delete"], "", "clear", "Clear the selection (or the layer) to transparency"),
+    "edit_cut": ("Cu&t", [K.Cut], "", "cut", "Cut the selection of the active layer to the clipboard"),
+    "edit_copy": ("&Copy", [K.Copy], "", "copy", "Copy the selection of the active layer"),
+    "edit_copy_merged": ("Copy &merged", ["Ctrl+Shift+C"], "", "copy_merged",
+                         "Copy the selection of every visible layer (what you see)"),
+    "edit_paste": ("&Paste as new layer", [K.Paste], "", "paste",
+                   "Paste as a new layer: at its place, or centred in the view"),
+    "edit_paste_new": ("Paste as new &image", ["Ctrl+Alt+V"], "", "paste_as_new_image",
+                       "Open the clipboard's image as a new document"),
+    "file_open_layers": ("Open as &layers…", ["Ctrl+Alt+O"], "", "open_as_layers_dialog",
+                         "Add image files as layers of this image"),
     "edit_preferences": ("&Preferences…", ["Ctrl+,"], "", "preferences_dialog", "Preferences"),
     "image_canvas_size": ("&Canvas size…", ["Ctrl+Alt+C"], "", "canvas_size_dialog",
                           "Change the canvas size without scaling"),
     "image_size": ("&Image size…", ["Ctrl+Alt+I"], "", "image_size_dialog", "Resample the image"),
     "image_crop": ("C&rop to selection", [], "", "crop_to_selection", "Crop to the selection's bounds"),
     "image_flatten": ("&Flatten image", [], "", "flatten", "Merge every layer into one"),
+    "image_rotate_cw": ("Rotate 90° &clockwise", [], "", "rotate_image_cw", "Turn the whole image right"),
+    "image_rotate_ccw": ("Rotate 90° counter-clock&wise", [], "", "rotate_image_ccw",
+                         "Turn the whole image left"),
+    "image_rotate_180": ("Rotate &180°", [], "", "rotate_image_180", "Turn the whole image upside down"),
+    "image_flip_h": ("Flip &horizontally", [], "", "flip_image_horizontal", "Mirror the whole image left-right"),
+    "image_flip_v": ("Flip &vertically", [], "", "flip_image_vertical", "Mirror the whole image top-bottom"),
+    "image_crop_tool": ("Crop &tool", [], "crop", "crop_tool", "Drag the area to keep; Enter crops (C)"),
+    "adjust_levels": ("&Levels…", ["Ctrl+L"], "", "levels_dialog", "Input / output levels and gamma"),
+    "adjust_curves": ("&Curves…", ["Ctrl+M"], "", "curves_dialog", "Tone curves per channel"),
+    "adjust_hue_saturation": ("&Hue / Saturation…", ["Ctrl+U"], "", "hue_saturation_dialog",
+                              "Shift hues, change saturation and lightness"),
+    "adjust_brightness_contrast": ("&Brightness / Contrast…", [], "", "brightness_contrast_dialog",
+                                   "Brightness and contrast"),
+    "filter_gaussian_blur": ("&Gaussian blur…", [], "", "gaussian_blur_dialog", "Blur (premultiplied alpha)"),
+    "filter_unsharp_mask": ("&Unsharp mask…", [], "", "unsharp_mask_dialog", "Sharpen edges"),
+    "layer_rotate_cw": ("Rotate layer 90° &clockwise", [], "", "rotate_layer_cw", "Turn the active layer right"),
+    "layer_rotate_ccw": ("Rotate layer 90° counter-clock&wise", [], "", "rotate_layer_ccw",
+                         "Turn the active layer left"),
+    "layer_rotate_180": ("Rotate layer &180°", [], "", "rotate_layer_180", "Turn the active layer upside down"),
+    "layer_flip_h": ("Flip layer &horizontally", [], "", "flip_layer_horizontal", "Mirror the active layer left-right"),
+    "layer_flip_v": ("Flip layer &vertically", [], "", "flip_layer_vertical", "Mirror the active layer top-bottom"),
+    "layer_free_transform": ("&Free transform", ["Ctrl+T"], "transform", "free_transform",
+                             "Scale / rotate / move the active layer with handles; Enter applies"),
     "layer_new": ("&New layer", ["Ctrl+Shift+N"], "layer_add", "new_layer", "Add a transparent layer"),
     "layer_new_label": ("New &label layer", [], "", "new_label_layer",
                         "Add a label layer (class map for scene painting)"),
@@ -85,17 +118,26 @@ ACTIONS: dict[str, tuple] = {
 CHECKABLE = {"compare_toggle", "compare_split"}
 
 MENUS = {
-    "&File": ["file_new", "file_open", "@recent", "-", "file_save", "file_save_as", "file_export", "-",
+    "&File": ["file_new", "file_open", "@recent", "file_open_layers", "-", "file_save", "file_save_as", "file_export", "-",
               "file_close", "file_quit"],
-    "&Edit": ["edit_undo", "edit_redo", "-", "edit_fill", "edit_clear", "-", "edit_preferences"],
-    "&Image": ["image_canvas_size", "image_size", "image_crop", "-", "image_flatten"],
+    "&Edit": ["edit_undo", "edit_redo", "-", "edit_cut", "edit_copy", "edit_copy_merged", "edit_paste",
+              "edit_paste_new", "-", "edit_fill", "edit_clear", "-", "edit_preferences"],
+    "&Image": ["image_canvas_size", "image_size", "image_crop", "image_crop_tool", "-",
+               "&Transform/image_rotate_cw", "&Transform/image_rotate_ccw", "&Transform/image_rotate_180",
+               "&Transform/-", "&Transform/image_flip_h", "&Transform/image_flip_v",
+               "&Adjustments/adjust_levels", "&Adjustments/adjust_curves",
+               "&Adjustments/adjust_hue_saturation", "&Adjustments/adjust_brightness_contrast", "-",
+               "image_flatten"],
     "&Layer": ["layer_new", "layer_new_label", "layer_duplicate", "layer_delete", "-", "layer_raise",
                "layer_lower", "layer_merge_down", "-", "layer_new_group", "layer_group", "layer_ungroup",
                "layer_merge_group", "-", "layer_add_mask", "layer_mask_from_selection",
-               "layer_apply_mask", "layer_remove_mask", "-", "layer_properties"],
+               "layer_apply_mask", "layer_remove_mask", "-", "&Transform/layer_free_transform",
+               "&Transform/-", "&Transform/layer_rotate_cw", "&Transform/layer_rotate_ccw",
+               "&Transform/layer_rotate_180", "&Transform/-", "&Transform/layer_flip_h",
+               "&Transform/layer_flip_v", "-", "layer_properties"],
     "&Select": ["select_all", "select_none", "select_invert", "-", "select_feather", "select_grow",
                 "select_shrink", "-", "select_to_ai_mask", "select_clear_ai_mask"],
-    "Filte&rs": [],
+    "Filte&rs": ["&Blur/filter_gaussian_blur", "&Sharpen/filter_unsharp_mask"],
     "&View": ["view_zoom_in", "view_zoom_out", "view_fit", "view_100", "-", "compare_toggle",
               "compare_split", "-", "@tools", "-", "@panels"],
     "&Help": ["help_shortcuts", "help_about"],
@@ -162,6 +204,12 @@ def build(window: MainWindow) -> None:
                 tools_menu.addSeparator()
                 tools_menu.addAction(acts["brush_smaller"])
                 tools_menu.addAction(acts["brush_bigger"])
+            elif "/" in item:
+                # "Submenu title/action" (or "/-"): the submenu is made on first use
+                sub_title, sub_item = item.split("/", 1)
+                sub = next((x.menu() for x in menu.actions() if x.menu() is not None
+                            and x.menu().title() == sub_title), None) or menu.addMenu(sub_title)
+                sub.addSeparator() if sub_item == "-" else sub.addAction(acts[sub_item])
             elif item == "@panels":
                 window.panels_menu = menu.addMenu("&Panels")
             else:
@@ -240,6 +288,20 @@ def update(window: MainWindow) -> None:
                  "view_100", "layer_new", "layer_new_label", "select_all", "select_invert"):
         a[name].setEnabled(has)
     a["image_crop"].setEnabled(sel)
+    a["edit_copy_merged"].setEnabled(has)
+    a["edit_copy"].setEnabled(layer is not None)
+    a["edit_cut"].setEnabled(editable)
+    a["file_open_layers"].setEnabled(has)
+    for name in ("image_rotate_cw", "image_rotate_ccw", "image_rotate_180", "image_flip_h",
+                 "image_flip_v", "image_crop_tool"):
+        a[name].setEnabled(has)
+    raster = editable and hasattr(layer, "pixels")
+    for name in ("adjust_levels", "adjust_curves", "adjust_hue_saturation",
+                 "adjust_brightness_contrast", "filter_gaussian_blur", "filter_unsharp_mask"):
+        a[name].setEnabled(raster)
+    for name in ("layer_rotate_cw", "layer_rotate_ccw", "layer_rotate_180", "layer_flip_h",
+                 "layer_flip_v", "layer_free_transform"):
+        a[name].setEnabled(editable)
     a["image_flatten"].setEnabled(n_layers > 1 or (n_layers == 1 and layer is not None and (
         layer.mask is not None or layer.offset != (0, 0) or layer.opacity < 1)))
     node = getattr(doc, "active_node", layer) if has else None   # a layer or a layer group

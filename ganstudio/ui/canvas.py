@@ -79,6 +79,7 @@ class Canvas(QAbstractScrollArea):
         self._selection_dirty = True
         self._compare_layer: Layer | None = None
         self._compare_mode = "off"
+        self._preview_hidden: Layer | None = None   # a layer a tool draws itself (free transform)
         self._preview: tuple[Rect, QImage] | None = None
         self._split = 0.5
         self._dragging_split = False
@@ -176,7 +177,7 @@ class Canvas(QAbstractScrollArea):
 
         doc = self.document
         hidden = self._compare_layer if variant == "before" else None
-        layers = [la for la in doc.layers if la is not hidden]
+        layers = [la for la in doc.layers if la is not hidden and la is not self._preview_hidden]
         pm = composite_layers(layers, rect, dtype=np.uint8, premultiplied=True)
         ai = getattr(doc, "ai_mask", None)
         if ai is not None:
@@ -539,6 +540,21 @@ class Canvas(QAbstractScrollArea):
             self.fit()
         self._fit_view = "auto"
 
+    # -- a layer drawn by a tool (free transform preview) -------------------------------------------
+    @property
+    def preview_hidden(self) -> Layer | None:
+        return self._preview_hidden
+
+    def set_preview_hidden(self, layer: Layer | None) -> None:
+        """Leave ``layer`` out of the rendered image (a tool draws it itself, e.g. transformed);
+        None shows it again."""
+        if layer is self._preview_hidden:
+            return
+        old, self._preview_hidden = self._preview_hidden, layer
+        for la in (old, layer):
+            if la is not None:
+                self._on_region(la.bounds.intersect(self.document.bounds))
+
     # -- compare --------------------------------------------------------------------------------------
     @property
     def compare_mode(self) -> str:
@@ -659,6 +675,10 @@ class Canvas(QAbstractScrollArea):
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.tools and self.tools.current \
+                and hasattr(self.tools.current, "commit"):
+            self.tools.current.commit(self)   # crop / free transform: Enter applies
             return
         if event.key() == Qt.Key.Key_Escape and self.tools and self.tools.current:
             self.tools.current.cancel(self)

@@ -83,6 +83,10 @@ class ToolOptions(QWidget):
         for key, (label, widget) in self._rows.items():
             form.addRow(label, widget)
         layout.addWidget(self.hint)
+        # tools with options of their own (crop, free transform): ``tool.options_widget()``
+        self.tool_box = QVBoxLayout()
+        layout.addLayout(self.tool_box)
+        self._tool_widgets: dict[str, QWidget] = {}
         layout.addStretch(1)
         tools.tool_changed.connect(self.refresh)
         tools.settings_changed.connect(self.sync)
@@ -126,9 +130,19 @@ class ToolOptions(QWidget):
             "label": "Paint class ids on a label layer (Layer > New label layer).",
         }
         self.hint.setText(hints.get(name, tool.tooltip if tool else ""))
+        self._show_tool_widget(tool)
         if name == "label":
             self._fill_palette()
         self.sync()
+
+    def _show_tool_widget(self, tool: object) -> None:
+        factory = getattr(tool, "options_widget", None)
+        if callable(factory) and tool.name not in self._tool_widgets:  # type: ignore[attr-defined]
+            widget = factory()
+            self._tool_widgets[tool.name] = widget  # type: ignore[attr-defined]
+            self.tool_box.addWidget(widget)
+        for n, widget in self._tool_widgets.items():
+            widget.setVisible(tool is not None and n == tool.name)  # type: ignore[attr-defined]
 
     def _fill_palette(self) -> None:
         doc = self._window.document if self._window is not None else None

@@ -1,4 +1,5 @@
-"""Image menu: canvas size, image size, crop, flatten.
+"""Image menu: canvas size, image size, crop (to selection, the crop tool), rotate / flip the
+image; Layer > Transform: rotate / flip the active layer, free transform (the transform tool).
 
 A mixin of MainWindow (see ui/commands/__init__.py); the pixel work is core's."""
 
@@ -59,3 +60,94 @@ class ImageCommands:
 
         if self.document is not None:
             flatten(self.document)
+
+    # -- rotate / flip (core.transform: exact, one undo step each) -------------------------------
+    @guarded("Rotate image")
+    def rotate_image(self, turns: int) -> None:
+        from ganstudio.core.transform import rotate_image
+
+        if self.document is not None:
+            self._cancel_tool()
+            rotate_image(self.document, turns)
+
+    def rotate_image_cw(self) -> None:
+        self.rotate_image(1)
+
+    def rotate_image_ccw(self) -> None:
+        self.rotate_image(-1)
+
+    def rotate_image_180(self) -> None:
+        self.rotate_image(2)
+
+    @guarded("Flip image")
+    def flip_image(self, axis: str) -> None:
+        from ganstudio.core.transform import flip_image
+
+        if self.document is not None:
+            self._cancel_tool()
+            flip_image(self.document, axis)
+
+    def flip_image_horizontal(self) -> None:
+        self.flip_image("horizontal")
+
+    def flip_image_vertical(self) -> None:
+        self.flip_image("vertical")
+
+    @guarded("Transform layer")
+    def rotate_layer(self, turns: int) -> None:
+        from ganstudio.core.transform import rotate_layer
+
+        if self.document is not None:
+            self._cancel_tool()
+            rotate_layer(self.document, turns)
+
+    def rotate_layer_cw(self) -> None:
+        self.rotate_layer(1)
+
+    def rotate_layer_ccw(self) -> None:
+        self.rotate_layer(-1)
+
+    def rotate_layer_180(self) -> None:
+        self.rotate_layer(2)
+
+    @guarded("Transform layer")
+    def flip_layer(self, axis: str) -> None:
+        from ganstudio.core.transform import flip_layer
+
+        if self.document is not None:
+            self._cancel_tool()
+            flip_layer(self.document, axis)
+
+    def flip_layer_horizontal(self) -> None:
+        self.flip_layer("horizontal")
+
+    def flip_layer_vertical(self) -> None:
+        self.flip_layer("vertical")
+
+    # -- interactive tools ---------------------------------------------------------------------
+    def _cancel_tool(self) -> None:
+        """An unapplied crop / free transform is dropped before the image changes under it."""
+        canvas = self.canvas
+        tool = self.tools.current
+        if canvas is not None and tool is not None and getattr(tool, "interactive", False):
+            tool.cancel(canvas)
+
+    def crop_tool(self) -> None:
+        if self.document is not None:
+            self.tools.select("crop")
+
+    @guarded("Free transform")
+    def free_transform(self) -> None:
+        """Ctrl+T: the transform tool on the active layer (refused for locked layers / groups)."""
+        doc = self.document
+        if doc is None:
+            return
+        layer = doc.active_layer
+        if layer is None:
+            raise ValueError("Select a layer to transform (groups cannot be transformed yet).")
+        if layer.locked or doc.is_locked(layer):
+            raise PermissionError(f"layer “{layer.name}” is locked")
+        self.tools.select("transform")
+        tool = self.tools.current
+        if self.canvas is not None and hasattr(tool, "begin"):
+            tool.begin(self.canvas)

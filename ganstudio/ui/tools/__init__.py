@@ -13,9 +13,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from .base import Tool, ToolSettings
+from .crop import CropTool
 from .misc import MoveTool, PickerTool
 from .paint import PaintTool
 from .select import EllipseSelectTool, LassoSelectTool, RectSelectTool
+from .transform import TransformTool
 
 #: factories of the tools every window gets, in tool-bar order
 _TOOL_FACTORIES: list[Callable[[], Tool]] = []
@@ -34,7 +36,7 @@ def tool_factories() -> list[Callable[[], Tool]]:
 
 for _f in (lambda: PaintTool("brush"), lambda: PaintTool("eraser"), lambda: PaintTool("mask"),
            lambda: PaintTool("label"), RectSelectTool, EllipseSelectTool, LassoSelectTool,
-           PickerTool, MoveTool):
+           PickerTool, MoveTool, CropTool, TransformTool):
     register_tool(_f)
 
 
