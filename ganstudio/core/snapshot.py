@@ -62,19 +62,30 @@ class _Frozen:
                 if key not in self.tiles:
                     self.tiles[key] = self.array[tile_rect(*key).intersect(bounds).slices()].copy()
 
-    def copy(self) -> np.ndarray:
-        """The array as frozen, as a new contiguous array (on the calling, worker thread).
+    def copy(self, rect: Rect | None = None) -> np.ndarray:
+        """The array as frozen (``rect``: only that part, array coordinates, clipped), as a new
+        contiguous array (on the calling, worker thread).
 
         Tile by tile under the lock, so a tile is either still untouched (read live) or already
         preserved (read the copy): never half-written."""
         a = self.array
-        out = np.empty_like(a)
         bounds = Rect(0, 0, a.shape[1], a.shape[0])
-        for key in bounds.tiles():
-            sl = tile_rect(*key).intersect(bounds).slices()
+        rect = bounds if rect is None else rect.intersect(bounds)
+        out = np.empty((rect.h, rect.w) + a.shape[2:], a.dtype)
+        if rect.is_empty():
+            return out
+        for key in rect.tiles():
+            tile = tile_rect(*key).intersect(bounds)
+            part = tile.intersect(rect)
+            if part.is_empty():
+                continue
+            dst = part.translated(-rect.x, -rect.y).slices()
             with self.lock:
                 saved = self.tiles.get(key)
-                out[sl] = saved if saved is not None else a[sl]
+                if saved is not None:
+                    out[dst] = saved[part.translated(-tile.x, -tile.y).slices()]
+                else:
+                    out[dst] = a[part.slices()]
         return out
 
 
@@ -82,7 +93,8 @@ class DocumentSnapshot:
     """A frozen, cheap view of ``doc`` for a background writer. Use as a context manager or call
     :meth:`release` when done (until then, edits copy the tiles they touch)."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, *, extras: bool = True) -> None:
+        """``extras=False``: the selection and the AI mask are left out (job inputs)."""
         from .layers import LabelLayer
 
         self.revision = getattr(doc, "revision", 0)
@@ -98,8 +110,11 @@ class DocumentSnapshot:
                 entry["label"] = {"palette": list(layer.palette), "palette_name": layer.palette_name,
                                   "transparent_id": layer.transparent_id}
             self._layers.append(entry)
-        self._selection = None if doc.selection is None else self._freeze(doc.selection)
-        ai = getattr(doc, "ai_mask", None)
+        # layer groups (core.document): the tree as data, leaves named by their doc.layers index
+        struct = getattr(doc, "group_structure", None)
+        self._groups = struct() if callable(struct) else None
+        self._selection = None if doc.selection is None or not extras else self._freeze(doc.selection)
+        ai = getattr(doc, "ai_mask", None) if extras else None
         self._ai_mask = None if ai is None else self._freeze(ai)
         self.icc_profile, self.exif = doc.icc_profile, doc.exif
         self.metadata = json.loads(json.dumps(doc.metadata, default=str))
@@ -125,8 +140,13 @@ class DocumentSnapshot:
         """Memory held by tiles copied because the document changed after the snapshot."""
         return sum(t.nbytes for f in self._frozen.values() for t in list(f.tiles.values()))
 
-    def materialize(self) -> Document:
-        """A private Document equal to ``doc`` at snapshot time (call it on the worker thread)."""
+    def materialize(self, rect: Rect | None = None, *, extras: bool = True) -> Document:
+        """A private Document equal to ``doc`` at snapshot time (call it on the worker thread).
+
+        ``rect`` (document coordinates): only what is needed to composite that rect is copied:
+        each layer is cropped to it (its offset moved along), so ``composite(copy, rect)`` equals
+        ``composite(doc, rect)`` at snapshot time for a fraction of the memory. ``extras=False``
+        leaves the selection and the AI mask out (job inputs do not need them)."""
         from .document import Document as Doc
         from .layers import LabelLayer, RasterLayer
 
@@ -134,8 +154,23 @@ class DocumentSnapshot:
         for e in self._layers:
             attrs = dict(e["attrs"])
             name = attrs.pop("name")
-            mask = None if e["mask"] is None else e["mask"].copy()
-            data = e["data"].copy()
+            if rect is None:
+                mask = None if e["mask"] is None else e["mask"].copy()
+                data = e["data"].copy()
+            else:
+                ox, oy = attrs.get("offset", (0, 0))
+                shape = e["data"].array.shape
+                local = rect.translated(-ox, -oy).intersect(Rect(0, 0, shape[1], shape[0]))
+                if local.is_empty():
+                    # outside the rect: one transparent pixel just outside it (keeps the order)
+                    local = Rect(0, 0, 1, 1)
+                    data = np.zeros((1, 1) + shape[2:], e["data"].array.dtype)
+                    mask = None if e["mask"] is None else np.zeros((1, 1), np.uint8)
+                    attrs["offset"] = (rect.x - 1, rect.y - 1)
+                else:
+                    data = e["data"].copy(local)
+                    mask = None if e["mask"] is None else e["mask"].copy(local)
+                    attrs["offset"] = (ox + local.x, oy + local.y)
             if e["kind"] == "label":
                 new = LabelLayer(name, data, e["label"]["palette"], palette_name=e["label"]["palette_name"],
                                  transparent_id=e["label"]["transparent_id"], mask=mask, **attrs)
@@ -144,9 +179,13 @@ class DocumentSnapshot:
             copy.layers.append(new)   # not through add_layer: no history, no listeners
             if e["active"]:
                 copy._active = new  # noqa: SLF001 - private copy
-        copy.selection = None if self._selection is None else self._selection.copy()
-        if self._ai_mask is not None:
-            copy.ai_mask = self._ai_mask.copy()  # type: ignore[attr-defined]
+        if self._groups:
+            copy.sync_tree()
+            copy.apply_group_structure(self._groups)
+        if extras:
+            copy.selection = None if self._selection is None else self._selection.copy()
+            if self._ai_mask is not None:
+                copy.ai_mask = self._ai_mask.copy()  # type: ignore[attr-defined]
         copy.icc_profile, copy.exif = self.icc_profile, self.exif
         copy.metadata = json.loads(json.dumps(self.metadata))
         copy.source_format = self.source_format

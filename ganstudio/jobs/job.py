@@ -98,6 +98,9 @@ class Job:
     def release(self) -> None:
         """Drop the input and result arrays (after the result was applied, or when it never will
         be): a finished 4x upscale would otherwise hold its images until "Clear finished"."""
+        drop = getattr(self.inputs, "release", None)   # jobs.runner.LazyInputs: its snapshot
+        if callable(drop):
+            drop()
         self.inputs = None
         self.result = None
         if self.placement is not None:
@@ -111,7 +114,9 @@ class Job:
     def nbytes(self) -> int:
         """Bytes of arrays this job holds (inputs, result, placement mask, preview)."""
         n = 0
-        if self.inputs is not None:
+        if self.inputs is not None and not getattr(self.inputs, "resolved", True):
+            n += 0 if self.inputs.mask is None else int(self.inputs.mask.nbytes)  # not composited yet
+        elif self.inputs is not None:
             for a in (self.inputs.image, self.inputs.mask, self.inputs.labels):
                 n += 0 if a is None else int(a.nbytes)
         if isinstance(self.result, Result):

@@ -28,9 +28,94 @@ def _active_region(doc: Document, rect: Rect) -> np.ndarray:
     return out
 
 
+DEFER_PIXELS = 1 << 20   # regions from 1 MP up are composited on the job's worker thread
+
+
+class LazyInputs(TaskInputs):
+    """TaskInputs whose ``image`` / ``labels`` are composited from a copy-on-write
+    :class:`~ganstudio.core.snapshot.DocumentSnapshot` the first time they are read: on the job's
+    worker thread (``execute.run_job`` -> ``assemble``), not on the GUI thread that submitted it.
+    The pixels are those of the document when :func:`gather_inputs` was called, whatever the user
+    paints meanwhile. Behaves as a TaskInputs everywhere (tests may read ``image`` at once)."""
+
+    def __init__(self, snapshot: Any, source: str, rect: Rect, labels: bool, boxes: list[Rect] | None,
+                 mask: np.ndarray | None, extra: dict[str, Any] | None = None) -> None:
+        import threading
+
+        self._snap = snapshot
+        self._spec = (source, rect, labels, boxes)
+        self._lock = threading.Lock()
+        self._image: np.ndarray | None = None
+        self._labels: np.ndarray | None = None
+        self._resolved = False
+        self.mask = mask
+        self.extra = {} if extra is None else extra
+
+    def resolve(self) -> None:
+        """Composite now (idempotent, thread-safe); frees the snapshot."""
+        with self._lock:
+            if self._resolved:
+                return
+            source, rect, labels, boxes = self._spec
+            snap = self._snap
+            try:
+                view = snap.materialize(rect, extras=False)
+                inputs, _ = _gather_now(view, source, rect, None, labels=labels, boxes=boxes)
+            finally:
+                snap.release()
+                self._snap = None
+            self._image, self._labels = inputs.image, inputs.labels
+            self._resolved = True
+
+    @property
+    def resolved(self) -> bool:
+        return self._resolved
+
+    def release(self) -> None:
+        """Drop the snapshot without compositing (the job was cancelled before it ran)."""
+        with self._lock:
+            if self._snap is not None:
+                self._snap.release()
+                self._snap = None
+            self._resolved = True
+
+    @property  # type: ignore[override]
+    def image(self) -> np.ndarray | None:
+        self.resolve()
+        return self._image
+
+    @image.setter
+    def image(self, value: np.ndarray | None) -> None:
+        with self._lock:
+            self._image, self._resolved = value, True
+            if self._snap is not None:
+                self._snap.release()
+                self._snap = None
+
+    @property  # type: ignore[override]
+    def labels(self) -> np.ndarray | None:
+        self.resolve()
+        return self._labels
+
+    @labels.setter
+    def labels(self, value: np.ndarray | None) -> None:
+        self.resolve()
+        self._labels = value
+
+    def __repr__(self) -> str:  # never composites just to print itself
+        source, rect, _labels, _boxes = self._spec
+        return f"<LazyInputs {source} {rect} {'resolved' if self._resolved else 'deferred'}>"
+
+    def __del__(self) -> None:
+        snap = getattr(self, "_snap", None)
+        if snap is not None:
+            snap.release()
+
+
 def gather_inputs(doc: Document, source: str = "composite", region: Rect | None = None,
                   mask: np.ndarray | None = None, *, labels: bool = False,
-                  boxes: list[Rect] | None = None) -> tuple[TaskInputs, Rect]:
+                  boxes: list[Rect] | None = None,
+                  deferred: bool | None = None) -> tuple[TaskInputs, Rect]:
     """Pixels of ``region`` (document coordinates, default the whole canvas) as TaskInputs.
 
     ``source``: "composite" (what the user sees) or "active" (the active layer only).
@@ -39,10 +124,47 @@ def gather_inputs(doc: Document, source: str = "composite", region: Rect | None 
     ``boxes``: only these parts of the region (document coordinates) are read; the rest of the
     image is transparent and the rest of the mask 0. Masked tasks that work locally (crop to each mask component) use it
     to avoid compositing a large region on the GUI thread.
+    ``deferred``: composite on first use of ``inputs.image`` (the job's worker thread) from a
+    copy-on-write snapshot taken now (:class:`LazyInputs`); None = when the region is at least
+    ``DEFER_PIXELS``. The mask is always cropped now (the placement uses it).
     """
     rect = doc.bounds if region is None else region.intersect(doc.bounds)
     if rect.is_empty():
         raise ValueError("the region is outside the canvas")
+    if source not in ("composite", "active"):
+        raise ValueError(f"unknown source {source!r}")
+    if deferred is None:
+        deferred = rect.w * rect.h >= DEFER_PIXELS
+    if not deferred:
+        return _gather_now(doc, source, rect, mask, labels=labels, boxes=boxes)
+    if source == "active" and doc.active_layer is None:
+        raise ValueError("no active layer")
+    from ganstudio.core.snapshot import DocumentSnapshot
+
+    m = _crop_mask(doc, rect, mask, boxes)
+    return LazyInputs(DocumentSnapshot(doc, extras=False), source, rect, labels, boxes, m), rect
+
+
+def _crop_mask(doc: Document, rect: Rect, mask: np.ndarray | None,
+               boxes: list[Rect] | None) -> np.ndarray | None:
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.shape != (doc.height, doc.width):
+        raise ValueError(f"mask shape {mask.shape} != document {(doc.height, doc.width)}")
+    if boxes is not None:
+        m = np.zeros((rect.h, rect.w), np.uint8)
+        for b in boxes:
+            b = b.intersect(rect)
+            if not b.is_empty():
+                m[b.translated(-rect.x, -rect.y).slices()] = mask[b.slices()]
+        return m
+    # a copy, never a view of the caller's array (the AI mask may be painted while the job runs)
+    return np.array(mask[rect.slices()], dtype=np.uint8, order="C", copy=True)
+
+
+def _gather_now(doc: Document, source: str, rect: Rect, mask: np.ndarray | None, *,
+                labels: bool, boxes: list[Rect] | None) -> tuple[TaskInputs, Rect]:
     if source == "composite" and boxes is not None:
         from ganstudio.core.compositing import composite
 
@@ -55,23 +177,9 @@ def gather_inputs(doc: Document, source: str = "composite", region: Rect | None 
         from ganstudio.core.compositing import composite
 
         image = composite(doc, rect)
-    elif source == "active":
-        image = _active_region(doc, rect)
     else:
-        raise ValueError(f"unknown source {source!r}")
-    m = None
-    if mask is not None:
-        mask = np.asarray(mask)
-        if mask.shape != (doc.height, doc.width):
-            raise ValueError(f"mask shape {mask.shape} != document {(doc.height, doc.width)}")
-        if boxes is not None:
-            m = np.zeros((rect.h, rect.w), np.uint8)
-            for b in boxes:
-                b = b.intersect(rect)
-                if not b.is_empty():
-                    m[b.translated(-rect.x, -rect.y).slices()] = mask[b.slices()]
-        else:
-            m = np.ascontiguousarray(mask[rect.slices()], dtype=np.uint8)
+        image = _active_region(doc, rect)
+    m = _crop_mask(doc, rect, mask, boxes)
     lab = None
     if labels and doc.active_layer is not None and hasattr(doc.active_layer, "labels"):
         layer = doc.active_layer
@@ -99,7 +207,7 @@ def gather_sparse(doc: Document, boxes: list[Rect], mask: np.ndarray | None = No
         b = b.intersect(rect)
         if b.is_empty():
             continue
-        part, _ = gather_inputs(doc, source, b)
+        part, _ = gather_inputs(doc, source, b, deferred=False)
         m = None if mask is None else np.array(mask[b.slices()], dtype=np.uint8)
         parts.append((b.translated(-rect.x, -rect.y), part.image, m))
     return TaskInputs(extra={"sparse": parts, "size": (rect.h, rect.w),
@@ -108,6 +216,8 @@ def gather_sparse(doc: Document, boxes: list[Rect], mask: np.ndarray | None = No
 
 def assemble(inputs: TaskInputs) -> TaskInputs:
     """Build the full arrays of a :func:`gather_sparse` result (transparent / 0 outside the boxes)."""
+    if isinstance(inputs, LazyInputs):
+        inputs.resolve()          # the deferred composite, on this (worker) thread
     parts = inputs.extra.get("sparse")
     if parts is None:
         return inputs
@@ -134,11 +244,35 @@ def sparse_task(task_fn: Any) -> Any:
     return run
 
 
+def wants_16bit(doc: Document) -> bool:
+    """Whether new layers of ``doc`` are 16-bit (some layer is)."""
+    return any(getattr(la, "bit_depth", 8) == 16 for la in doc.layers)
+
+
 def _to_layer_pixels(image: np.ndarray, doc: Document) -> np.ndarray:
+    return to_layer_pixels(image, wants_16bit(doc))
+
+
+def prepare_result_layers(result: Result, want16: bool) -> None:
+    """Convert every output image of ``result`` to the layer format in place (RGBA, 8- or 16-bit,
+    contiguous; what :func:`add_result_layers` would do on the GUI thread). Call it on the job's
+    worker thread: the apply then only inserts the layers (no full-size copy on the GUI thread)."""
+    if not isinstance(result, Result):
+        return
+    if result.image is not None:
+        result.image = to_layer_pixels(result.image, want16)
+    for la in result.layers:
+        la.image = to_layer_pixels(la.image, want16)
+        if la.mask is not None:
+            la.mask = np.ascontiguousarray(la.mask, dtype=np.uint8)
+
+
+def to_layer_pixels(image: np.ndarray, want16: bool) -> np.ndarray:
+    """A task image (HxW, HxWx3|4, uint8/uint16/float) as layer pixels: contiguous straight RGBA,
+    uint16 when ``want16`` else uint8. Returns ``image`` itself when it already is."""
     image = np.asarray(image)
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
-    want16 = any(getattr(la, "bit_depth", 8) == 16 for la in doc.layers)
     if image.dtype == np.uint16 and not want16:
         image = (image.astype(np.uint32) * 255 + 32767) // 65535
         image = image.astype(np.uint8)

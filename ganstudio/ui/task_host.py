@@ -96,6 +96,7 @@ class TaskHost:
             if not job.placement.ui and "apply" not in job.data:
                 ui = self._ui_for(job)
                 job.placement.ui = ui.id if ui is not None else ""
+            self._prepare_layers_off_thread(job)
         ctx = self.preferences.task_context()
         job.ctx = ctx
         self.job_queue.submit(job)
@@ -103,6 +104,20 @@ class TaskHost:
         self.docks["jobs"].raise_()
         self.status_message(f"{job.title}: started")
         return job
+
+    def _prepare_layers_off_thread(self, job: Job) -> None:
+        """A TaskUI that adds the output layers as they are (the default ``apply``): the job
+        bridge converts them to layer pixels on the worker thread (no full-size copy here)."""
+        from ganstudio.jobs.runner import wants_16bit
+
+        from .tasks.base import TaskUI
+
+        ui = None if "apply" in job.data or job.placement is None else self._ui_for(job)
+        if ui is None or type(ui).apply is not TaskUI.apply:
+            return
+        doc = self.document_by_id(job.placement.doc_id)
+        if doc is not None:
+            job.data["prepare_layers"] = wants_16bit(doc)
 
     def run_task(self, title: str, task_fn: Callable, inputs: TaskInputs, request: Any,
                  apply: Callable[[Document, Any], Any], *,
