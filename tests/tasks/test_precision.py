@@ -143,3 +143,34 @@ def test_catalog_precisions_drive_the_opt_out():
 
     dev = dataclasses.replace(select_device("cpu", precision="bf16"), requested="auto")
     assert dev.for_model(e.precisions).precision == "fp32"
+
+
+def test_inpainting_and_colourising_follow_the_policy(monkeypatch):
+    """auto = bf16 on a bf16 CPU for the models the catalog lists as measured, fp32 for 16-bit
+    images and on CPUs without native bf16; an explicit choice stands."""
+    from ganstudio.tasks.base import TaskContext, TaskInputs, drive
+    from ganstudio.tasks.colorize import ColorizeRequest
+    from ganstudio.tasks.colorize import run as colorize
+    from ganstudio.tasks.inpaint import InpaintRequest
+    from ganstudio.tasks.inpaint import run as inpaint
+
+    rng = np.random.default_rng(0)
+    img8 = rng.integers(0, 255, (48, 40, 3), dtype=np.uint8)
+    mask = np.zeros((48, 40), np.uint8)
+    mask[16:32, 12:28] = 255
+
+    def prec(run, req, image, precision="auto", **inputs):
+        ctx = TaskContext(device="cpu", precision=precision, threads=1)
+        return drive(run(TaskInputs(image, **inputs), req, ctx)).info["precision"]
+
+    monkeypatch.setenv("GANSTUDIO_CPU_BF16", "1")
+    assert prec(inpaint, InpaintRequest(texture=0.0), img8, mask=mask) == "bf16"
+    assert prec(colorize, ColorizeRequest(work_size=0), img8) == "bf16"
+    img16 = img8.astype(np.uint16) * 257
+    assert prec(inpaint, InpaintRequest(texture=0.0), img16, mask=mask) == "fp32"
+    assert prec(colorize, ColorizeRequest(work_size=0), img16) == "fp32"
+    assert prec(inpaint, InpaintRequest(texture=0.0), img8, "fp32", mask=mask) == "fp32"
+    monkeypatch.setenv("GANSTUDIO_CPU_BF16", "0")
+    assert prec(inpaint, InpaintRequest(texture=0.0), img8, mask=mask) == "fp32"
+    assert prec(colorize, ColorizeRequest(work_size=0), img8) == "fp32"
+    assert prec(colorize, ColorizeRequest(work_size=0), img8, "bf16") == "bf16"   # explicit stands
