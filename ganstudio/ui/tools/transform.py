@@ -71,6 +71,8 @@ class TransformTool(Tool):
             return False
         self.layer, self._canvas = layer, canvas
         self._bounds = layer.bounds
+        self._doc = doc
+        doc.history.events.changed.connect(self._history_changed)   # undo / an edit: drop the box
         self.sx = self.sy = 1.0
         self.angle = self.tx = self.ty = 0.0
         self._image = self._preview_image(layer)
@@ -266,7 +268,16 @@ class TransformTool(Tool):
     def cancel(self, canvas: Canvas) -> None:
         self._finish()
 
+    def _history_changed(self, *_: Any) -> None:
+        if self.active and self._canvas is not None:
+            self.message("Free transform cancelled: the image changed.")
+            self.cancel(self._canvas)
+
     def _finish(self) -> None:
+        doc = getattr(self, "_doc", None)
+        if doc is not None:
+            doc.history.events.changed.disconnect(self._history_changed)
+            self._doc = None
         canvas = self._canvas
         self.layer = None
         self._image = None
