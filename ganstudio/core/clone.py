@@ -356,5 +356,37 @@ def blend_patch(doc: Document, layer: Layer | None, rect: Rect, image: np.ndarra
     return lrect
 
 
+def heal_inpaint(doc: Document, layer: Layer | None, mask: np.ndarray, *, radius: int = 5,
+                 label: str = "Heal") -> Rect | None:
+    """Spot healing without a source: the masked area (HxW uint8 canvas mask, soft edges blend)
+    of ``layer`` is filled from its surroundings with OpenCV's Telea inpainting (8-bit colour at
+    once, 16-bit per channel); alpha is kept; one undo step. The fallback of the window's "heal
+    with the inpainting model" for small strokes. Returns the changed rect (layer coordinates)."""
+    from .selection import mask_bounds
+
+    layer = _resolve(doc, layer)
+    if not isinstance(layer, RasterLayer):
+        raise ValueError("healing works on raster layers")
+    b = mask_bounds(mask)
+    if b is None:
+        return None
+    margin = max(16, 4 * radius)
+    region = b.expanded(margin).intersect(layer.bounds).intersect(doc.bounds)
+    if region.is_empty():
+        return None
+    lrect = layer.to_layer_rect(region)
+    m = np.ascontiguousarray(mask[region.slices()])
+    px = layer.pixels[lrect.slices()]
+    hard = (m > 0).astype(np.uint8) * 255
+    if px.dtype == np.uint8:
+        rgb = cv2.inpaint(np.ascontiguousarray(px[..., :3]), hard, radius, cv2.INPAINT_TELEA)
+    else:
+        rgb = np.dstack([cv2.inpaint(np.ascontiguousarray(px[..., c]), hard, radius,
+                                     cv2.INPAINT_TELEA) for c in range(3)])
+    patch = px.copy()
+    patch[..., :3] = rgb
+    return blend_patch(doc, layer, region, patch, m, label=label)
+
+
 __all__ = ["clone_stroke", "heal_stroke", "poisson_blend", "harmonic_fill", "coverage_of",
-           "blend_patch"]
+           "blend_patch", "heal_inpaint"]

@@ -383,7 +383,7 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
                 self.tabs.setTabToolTip(i, str(s.doc.path or s.doc.name))
         self._sync_compare()
         self._update_actions()
-        if self.tools.current is not None and self.tools.current.name == "label":
+        if self.tools.current is not None and self.tools.current.name in ("label", "fill"):
             self.tool_options.refresh()  # the class palette of the (new) active label layer
 
     def _update_actions(self) -> None:

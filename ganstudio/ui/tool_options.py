@@ -11,8 +11,10 @@ from PySide6.QtWidgets import (QCheckBox, QColorDialog, QComboBox, QDoubleSpinBo
 from .labeled_slider import LabeledSlider
 from .tools import ToolManager
 
-PAINT = {"brush", "eraser", "mask", "label"}
-SELECT = {"rect_select", "ellipse_select", "lasso"}
+PAINT = {"brush", "eraser", "mask", "label", "clone", "heal"}
+SELECT = {"rect_select", "ellipse_select", "lasso", "wand", "color_select"}
+#: tools that use the brush colour (and opacity) without being brushes
+COLOURED = {"fill", "gradient"}
 
 
 def _swatch(color: tuple[int, ...], size: int = 16) -> QIcon:
@@ -114,11 +116,13 @@ class ToolOptions(QWidget):
         tool = self.tools.current
         name = tool.name if tool else ""
         self.title.setText(tool.title if tool else "")
+        label_fill = name == "fill" and self._active_is_label()
         show = {
-            "size": name in PAINT, "hardness": name in PAINT - {"label"}, "opacity": name in PAINT - {"label"},
-            "color": name in {"brush", "picker"}, "mask_erase": name == "mask",
-            "clear_mask": name == "mask", "edit_mask": name in {"brush", "eraser"},
-            "palette": name == "label", "mode": name in SELECT, "feather": name in SELECT,
+            "size": name in PAINT, "hardness": name in PAINT - {"label"},
+            "opacity": name in (PAINT - {"label"}) | COLOURED,
+            "color": name in {"brush", "picker"} | COLOURED, "mask_erase": name == "mask",
+            "clear_mask": name == "mask", "edit_mask": name in {"brush", "eraser"} | COLOURED,
+            "palette": name == "label" or label_fill, "mode": name in SELECT, "feather": name in SELECT,
         }
         for key, (_label, widget) in self._rows.items():
             self.form.setRowVisible(widget, show[key])
@@ -131,7 +135,7 @@ class ToolOptions(QWidget):
         }
         self.hint.setText(hints.get(name, tool.tooltip if tool else ""))
         self._show_tool_widget(tool)
-        if name == "label":
+        if name == "label" or label_fill:
             self._fill_palette()
         self.sync()
 
@@ -143,6 +147,10 @@ class ToolOptions(QWidget):
             self.tool_box.addWidget(widget)
         for n, widget in self._tool_widgets.items():
             widget.setVisible(tool is not None and n == tool.name)  # type: ignore[attr-defined]
+
+    def _active_is_label(self) -> bool:
+        doc = self._window.document if self._window is not None else None
+        return doc is not None and hasattr(doc.active_layer, "labels")
 
     def _fill_palette(self) -> None:
         doc = self._window.document if self._window is not None else None

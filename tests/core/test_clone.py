@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ganstudio.core.brush import Brush
-from ganstudio.core.clone import blend_patch, clone_stroke, coverage_of, heal_stroke, poisson_blend
+from ganstudio.core.clone import (blend_patch, clone_stroke, coverage_of, heal_inpaint, heal_stroke,
+                                  poisson_blend)
 from ganstudio.core.document import Document
 from ganstudio.core.geometry import Rect
 from ganstudio.core.layers import LabelClass, LabelLayer, RasterLayer
@@ -144,4 +145,23 @@ def test_coverage_and_blend_patch_for_model_healing() -> None:
     r = blend_patch(doc, None, Rect(0, 0, 80, 40), patch, cov)
     assert r is not None and tuple(doc.active_layer.pixels[30, 65]) == (77, 77, 77, 255)
     assert tuple(doc.active_layer.pixels[10, 65]) == (0, 0, 0, 255)
+    assert len(doc.history) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_heal_inpaint_fills_a_blemish_from_its_surroundings(dtype) -> None:  # noqa: ANN001
+    maxv = np.iinfo(dtype).max
+    px = np.zeros((30, 30, 4), dtype)
+    px[..., 1] = maxv // 2
+    px[..., 3] = maxv
+    px[12:16, 12:16, :3] = (maxv, maxv, maxv)             # a white blemish on green
+    doc = Document(30, 30)
+    doc.add_layer(RasterLayer("a", px))
+    doc.history.clear()
+    mask = np.zeros((30, 30), np.uint8)
+    mask[11:17, 11:17] = 255
+    assert heal_inpaint(doc, None, mask) is not None
+    out = doc.active_layer.pixels
+    assert out.dtype == dtype
+    assert int(out[13, 13, 0]) < maxv // 20 and abs(int(out[13, 13, 1]) - maxv // 2) < maxv // 20
     assert len(doc.history) == 1

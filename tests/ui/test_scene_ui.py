@@ -29,8 +29,8 @@ def tiny_model(tmp_path) -> str:  # noqa: ANN001
 def test_panel_tools_and_palettes(window, qtbot, make_doc) -> None:  # noqa: ANN001
     ui = window.task_ui("scene")
     assert ui is not None and ui.panel is not None
-    assert {"label_fill", "label_eraser"} <= set(window.tools.tools)
-    assert window.tools.tools["label_fill"].shortcut == "G"
+    assert {"fill", "label_eraser"} <= set(window.tools.tools)   # the fill bucket fills labels too
+    assert window.tools.tools["fill"].shortcut == "G"
     p = ui.panel
     assert [p.palette.itemData(i) for i in range(p.palette.count())][:3] == ["landscape", "ade20k", "coco"]
     p.search.setText("lake")

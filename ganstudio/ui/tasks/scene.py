@@ -2,9 +2,10 @@
 
 * Palette picker (landscape / ADE20K / COCO-Stuff / Cityscapes), class swatches with names and a
   search box; choosing a class selects the label brush with it.
-* Tools for labels (registered with ``window.tools.register``): the label brush (L, existing),
-  ``label_fill`` fill bucket (G: the 4-connected region of one class at the click) and
-  ``label_eraser`` (Shift+E: paints "unlabelled").
+* Tools for labels: the label brush (L, existing), the fill bucket (G, ``ui/tools/fill.py``: on a
+  label layer it fills the 4-connected region of one class at the click with the current class;
+  on a raster layer with the brush colour) and ``label_eraser`` (Shift+E: paints "unlabelled",
+  registered here with ``window.tools.register``).
 * The label layer: created on demand (palette of the picker), its opacity over the photo, show /
   hide. A painted layer switched to another palette is converted through the landscape palette's
   mapping when there is one (else a new label layer is added).
@@ -25,8 +26,8 @@ import random
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPixmap
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -51,7 +52,6 @@ from ganstudio.core.layers import LabelLayer
 from ganstudio.tasks.base import TaskInputs
 from ganstudio.tasks.scene import DEFAULT_MODEL, SceneRequest
 
-from ..tools.base import Tool
 from ..tools.paint import PaintTool
 from .base import TaskUI
 
@@ -79,48 +79,17 @@ def label_layer_of(doc: Document | None) -> LabelLayer | None:
 
 def flood_fill_labels(doc: Document, layer: LabelLayer, x: int, y: int, value: int) -> Rect | None:
     """Fill the 4-connected region of the class under (x, y) (layer coordinates) with ``value``
-    (one undo step). Returns the changed rect, or None when nothing changed."""
-    import cv2
+    (one undo step; the selection limits it). Returns the changed rect, or None when nothing
+    changed. The fill bucket's core (``core.fill.bucket_fill``) does the work."""
+    from ganstudio.core.fill import bucket_fill
 
     lab = layer.labels
     h, w = lab.shape
     if not (0 <= x < w and 0 <= y < h) or int(lab[y, x]) == int(value):
         return None
-    same = (lab == lab[y, x]).astype(np.uint8)
-    _, comp, stats, _ = cv2.connectedComponentsWithStats(same, connectivity=4)
-    k = int(comp[y, x])
-    bx, by, bw, bh = (int(v) for v in stats[k, :4])
-    rect = Rect(bx, by, bw, bh)
-    region = comp[by:by + bh, bx:bx + bw] == k
-    with doc.edit_pixels(layer, rect, "Fill labels", target="labels") as arr:
-        arr[by:by + bh, bx:bx + bw][region] = value
-    layer.notify_pixels(rect)
-    return rect
-
-
-class LabelFillTool(Tool):
-    name = "label_fill"
-    title = "Label fill"
-    shortcut = "G"
-    icon = "label"
-    tooltip = "Fill a connected region of one class on the label layer with the current class"
-    cursor = Qt.CursorShape.PointingHandCursor
-
-    def press(self, canvas: Any, pos: QPointF, event: QMouseEvent) -> None:
-        doc = canvas.document
-        layer = doc.active_layer
-        if not isinstance(layer, LabelLayer):
-            self.message("The label fill works on a label layer (Scene panel: Add label layer).")
-            return
-        if layer.locked:
-            self.message(f"Layer “{layer.name}” is locked.")
-            return
-        ox, oy = layer.offset
-        try:
-            flood_fill_labels(doc, layer, int(pos.x()) - int(ox), int(pos.y()) - int(oy),
-                              int(self.settings.label_id))
-        except (PermissionError, ValueError) as exc:
-            self.message(str(exc))
+    ox, oy = layer.offset
+    return bucket_fill(doc, x + ox + 0.5, y + oy + 0.5, layer=layer, label_id=int(value),
+                       contiguous=True, label="Fill labels")
 
 
 class LabelEraserTool(PaintTool):
@@ -268,7 +237,7 @@ class ScenePanel(QWidget):
         self.classes.currentItemChanged.connect(lambda item, _prev: ui.class_chosen(item))
         self.classes.itemClicked.connect(ui.class_chosen)
         self.btn_brush.clicked.connect(lambda: ui.select_tool("label"))
-        self.btn_fill.clicked.connect(lambda: ui.select_tool("label_fill"))
+        self.btn_fill.clicked.connect(lambda: ui.select_tool("fill"))
         self.btn_erase.clicked.connect(lambda: ui.select_tool("label_eraser"))
         self.add_layer.clicked.connect(lambda: ui.ensure_label_layer(create=True))
         self.opacity.valueChanged.connect(lambda v: ui.set_label_opacity(v / 100.0))
@@ -348,7 +317,7 @@ class SceneUI(TaskUI):
         act.setEnabled(True)
         self.add_action("File/New from template", "Blank landscape", self.new_blank_landscape,
                         name="scene_new_landscape")
-        for tool in (LabelFillTool(), LabelEraserTool()):
+        for tool in (LabelEraserTool(),):      # the fill bucket (G) is a standard tool
             if tool.name not in window.tools.tools:
                 window.tools.register(tool)
         bridge = getattr(window, "job_bridge", None)
@@ -387,7 +356,7 @@ class SceneUI(TaskUI):
         if self.window.document is not None:
             self.ensure_label_layer(create=True)
             cur = getattr(self.window.tools.current, "name", "")
-            if cur not in ("label", "label_fill"):
+            if cur not in ("label", "fill"):
                 self.window.tools.select("label")
 
     def ensure_label_layer(self, create: bool = False) -> LabelLayer | None:
@@ -566,4 +535,4 @@ class SceneUI(TaskUI):
                 self.panel.show_labels.blockSignals(False)
 
 
-__all__ = ["SceneUI", "ScenePanel", "LabelFillTool", "LabelEraserTool", "flood_fill_labels", "label_layer_of"]
+__all__ = ["SceneUI", "ScenePanel", "LabelEraserTool", "flood_fill_labels", "label_layer_of"]

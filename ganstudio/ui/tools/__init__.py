@@ -13,11 +13,15 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from .base import Tool, ToolSettings
+from .clone import CloneTool, HealTool
 from .crop import CropTool
+from .fill import FillTool
+from .gradient import GradientTool
 from .misc import MoveTool, PickerTool
 from .paint import PaintTool
 from .select import EllipseSelectTool, LassoSelectTool, RectSelectTool
 from .transform import TransformTool
+from .wand import ColorSelectTool, WandTool
 
 #: factories of the tools every window gets, in tool-bar order
 _TOOL_FACTORIES: list[Callable[[], Tool]] = []
@@ -35,7 +39,8 @@ def tool_factories() -> list[Callable[[], Tool]]:
 
 
 for _f in (lambda: PaintTool("brush"), lambda: PaintTool("eraser"), lambda: PaintTool("mask"),
-           lambda: PaintTool("label"), RectSelectTool, EllipseSelectTool, LassoSelectTool,
+           lambda: PaintTool("label"), FillTool, GradientTool, CloneTool, HealTool,
+           RectSelectTool, EllipseSelectTool, LassoSelectTool, WandTool, ColorSelectTool,
            PickerTool, MoveTool, CropTool, TransformTool):
     register_tool(_f)
 
