@@ -39,7 +39,7 @@ from .geometry import Rect
 from .layers import LabelLayer, Layer
 
 __all__ = ["Adjustment", "LevelsChannel", "Levels", "Curves", "HueSaturation", "BrightnessContrast",
-           "apply_adjustment", "adjusted_layer_pixels", "apply_pixel_op", "pixel_op_region",
+           "apply_adjustment", "adjusted_layer_pixels", "apply_precomputed", "apply_pixel_op", "pixel_op_region",
            "spline_curve", "rgb_to_hsl", "hsl_to_rgb"]
 
 PixelFn = Callable[[np.ndarray], np.ndarray]
@@ -381,6 +381,23 @@ def apply_adjustment(doc: Document, adjustment: Adjustment, layer: Layer | None 
     if adjustment.is_identity:
         return None
     return apply_pixel_op(doc, adjustment.apply, adjustment.label, layer)
+
+
+def apply_precomputed(doc: Document, pixels: np.ndarray, label: str,
+                      layer: Layer | None = None) -> Rect | None:
+    """Write ``pixels`` (a full layer array from :func:`adjusted_layer_pixels` with the current
+    selection) into the layer over the selection's rect: one undo step. A live preview's result
+    is committed this way instead of being computed again."""
+    layer = _check_layer(doc, layer)
+    if pixels.shape != layer.data.shape or pixels.dtype != layer.data.dtype:
+        raise ValueError("the precomputed pixels do not fit the layer")
+    region = pixel_op_region(doc, layer)
+    if region is None:
+        return None
+    rect = region[0]
+    with doc.edit_pixels(layer, rect, label) as arr:
+        arr[rect.slices()] = pixels[rect.slices()]
+    return rect
 
 
 def adjusted_layer_pixels(doc: Document, fn: PixelFn, layer: Layer | None = None, *,

@@ -158,3 +158,21 @@ def test_identity_records_nothing_and_refusals() -> None:
     lab = doc.add_layer(LabelLayer("l", np.zeros((6, 8), np.uint8), [LabelClass(1, "x", (1, 2, 3))]))
     with pytest.raises(ValueError, match="label layer"):
         adj.apply_adjustment(doc, adj.HueSaturation(hue=10), lab)
+
+
+def test_apply_precomputed_writes_the_preview_as_one_step() -> None:
+    doc, la = make_doc()
+    sel = np.zeros((6, 8), np.uint8)
+    sel[2:4, 1:3] = 200
+    doc.set_selection(sel)
+    doc.history.clear()
+    before = la.data.copy()
+    op = adj.Levels(master=adj.LevelsChannel(gamma=0.5))
+    preview = adj.adjusted_layer_pixels(doc, op.apply)
+    rect = adj.apply_precomputed(doc, preview, op.label)
+    assert (rect.x, rect.y, rect.w, rect.h) == (1, 2, 2, 2) and len(doc.history) == 1
+    assert np.array_equal(la.data, preview)
+    doc.history.undo()
+    assert np.array_equal(la.data, before)
+    with pytest.raises(ValueError):
+        adj.apply_precomputed(doc, preview[:2], op.label)

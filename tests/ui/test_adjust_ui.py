@@ -62,6 +62,7 @@ def test_hue_saturation_preview_ok_is_one_step(window, qtbot) -> None:  # noqa: 
     dlg.preview_box.setChecked(True)
     wait_preview(qtbot, dlg, 2)
     dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
+    assert dlg.reused_preview                                  # committed, not computed again
     assert window.adjust_dialog is None
     assert len(doc.history) == 1 and doc.history.undo_label == "Hue-Saturation"
     assert np.array_equal(layer.data, want)
@@ -94,7 +95,8 @@ def test_levels_cancel_restores_exactly_16bit_and_selection(window, qtbot) -> No
     sub_action(window, "Image", "Adjustments", "adjust_levels").trigger()
     dlg = window.adjust_dialog
     dlg.set_channel_levels("red", in_low=0.1, in_high=0.9)
-    dlg.accept()
+    dlg.accept()                                               # before any preview: computed
+    assert not dlg.reused_preview
     expected = adj.adjusted_layer_pixels(doc, adj.Levels(red=adj.LevelsChannel(0.1, 0.9)).apply,
                                          layer, source=copy)
     assert np.array_equal(layer.data, expected) and len(doc.history) == 1

@@ -164,3 +164,29 @@ def test_free_transform_scale_rotate_live_preview_enter_and_escape(window, qtbot
     window.qactions["edit_undo"].trigger()
     window.qactions["edit_undo"].trigger()
     assert layer.bounds == Rect(90, 70, 20, 20) and np.array_equal(layer.data, sq)
+
+
+def test_my_shortcuts_are_unique_and_undo_cancels_a_free_transform(window, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QAction
+
+    owners: dict[str, list[str]] = {}
+    for a in window.findChildren(QAction):
+        for k in a.shortcuts():
+            owners.setdefault(k.toString(), []).append(a.objectName())
+    for key_text in ("Ctrl+X", "Ctrl+C", "Ctrl+Shift+C", "Ctrl+V", "Ctrl+Alt+V", "Ctrl+Alt+O",
+                     "Ctrl+T", "Ctrl+L", "Ctrl+M", "Ctrl+U", "C"):
+        assert len(owners.get(key_text, [])) == 1, (key_text, owners.get(key_text))
+    doc = numbered_doc()
+    doc.add_layer(RasterLayer.blank("top", 10, 10, fill=(0, 0, 0, 255)))
+    doc.history.clear()
+    doc.add_layer(RasterLayer.blank("other", 4, 4))
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    doc.active_layer = doc.layers[1]
+    window.free_transform()
+    tool = window.tools.current
+    assert tool.active and canvas.preview_hidden is doc.layers[1]
+    window.qactions["edit_undo"].trigger()                     # the image changed: box dropped
+    assert not tool.active and canvas.preview_hidden is None
+    window.tools.select("brush")
+    assert not tool.active

@@ -50,6 +50,8 @@ class PreviewDialog(QDialog):
         self._orig_mask = self.layer.mask
         self._generation = 0
         self._shown = 0                 # generation now shown on the canvas (0: the original)
+        self._shown_op: Any = None      # the operation whose result is shown
+        self._ops: dict[int, Any] = {}  # generation -> operation (the running / latest one)
         self._thread: threading.Thread | None = None
         self._pending = False
         self._closed = False
@@ -128,6 +130,7 @@ class PreviewDialog(QDialog):
             return
         self._generation += 1
         gen = self._generation
+        self._ops = {gen: op}
         bridge = self._bridge
 
         def run() -> None:
@@ -152,6 +155,7 @@ class PreviewDialog(QDialog):
         elif gen == self._generation and self.preview_box.isChecked():
             self.layer.replace_data(res, self._orig_mask)
             self._shown = gen
+            self._shown_op = self._ops.get(gen)
             self.previews += 1
         if self._pending:
             self._pending = False
@@ -161,6 +165,7 @@ class PreviewDialog(QDialog):
         if self.layer.data is not self._original:
             self.layer.replace_data(self._original, self._orig_mask)
         self._shown = 0
+        self._shown_op = None
 
     def _preview_toggled(self, on: bool) -> None:
         if on:
@@ -192,9 +197,18 @@ class PreviewDialog(QDialog):
         except ValueError as exc:
             self.window_.show_error(self.title, str(exc))
             return
+        shown = self.layer.data if (self._shown and self._shown_op == op
+                                     and self._thread is None and not self._pending) else None
         self._stop()
+        self.reused_preview = shown is not None and not op.is_identity
         try:
-            self.apply(op)
+            if self.reused_preview:
+                # the preview on the canvas is this very result: commit it, no second computation
+                from ganstudio.core.adjustments import apply_precomputed
+
+                apply_precomputed(self.doc, shown, op.label, self.layer)
+            else:
+                self.apply(op)
         except (ValueError, PermissionError) as exc:
             self.window_.show_error(self.title, str(exc))
         super().accept()
