@@ -259,6 +259,7 @@ class History:
         # when the document was saved (_EMPTY: no step), None when no state reachable by undo /
         # redo is the saved one. Undoing or redoing back to it clears ``doc.modified``.
         self._clean: Any = _EMPTY
+        self._dropped = False           # oldest steps were dropped (memory limit)
 
     # -- clean state ------------------------------------------------------------------------------
     def mark_clean(self) -> None:
@@ -382,6 +383,35 @@ class History:
     def redo_label(self) -> str:
         return self._redo[-1].label if self._redo else ""
 
+    @property
+    def undo_labels(self) -> list[str]:
+        """Labels of the undoable steps, oldest first (read-only view for the History panel)."""
+        return [s.label for s in self._undo]
+
+    @property
+    def redo_labels(self) -> list[str]:
+        """Labels of the redoable steps in redo order (the next redo first)."""
+        return [s.label for s in reversed(self._redo)]
+
+    @property
+    def truncated(self) -> bool:
+        """True when the oldest steps were dropped (memory limit): the first state is not the
+        document as it was opened."""
+        return self._dropped
+
+    def go_to(self, index: int) -> bool:
+        """Undo or redo until ``index`` steps are applied (0 = the oldest state kept, len(undo) +
+        len(redo) = everything redone). Returns False when a step is being recorded."""
+        total = len(self._undo) + len(self._redo)
+        index = max(0, min(int(index), total))
+        if self._open is not None:
+            return False
+        while len(self._undo) > index and self.undo():
+            pass
+        while len(self._undo) < index and self.redo():
+            pass
+        return True
+
     def undo(self) -> bool:
         if not self.can_undo():
             return False
@@ -419,6 +449,7 @@ class History:
     def clear(self) -> None:
         self._undo.clear()
         self._redo.clear()
+        self._dropped = False
         self._clean = None if getattr(self.doc, "modified", False) else _EMPTY
         self.events.changed.emit()
 
@@ -439,6 +470,7 @@ class History:
         total = self.nbytes
         while len(self._undo) > 1 and total > self.memory_limit:
             dropped = self._undo.pop(0)
+            self._dropped = True
             total -= dropped.nbytes
             # the state before the new bottom step is the one after ``dropped``
             if self._clean is _EMPTY:

@@ -140,6 +140,9 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
                          [330, 300, 140], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["layers"]], [300], Qt.Orientation.Horizontal)
         self.tools.tool_changed.connect(self._tool_changed)
+        from .history_panel import install as install_history_panel
+
+        install_history_panel(self)              # View > Panels > History
         if self.panels_menu is not None:
             self.panels_menu.addSeparator()
             self.panels_menu.addAction(self.main_toolbar.toggleViewAction())
