@@ -40,7 +40,9 @@ def test_window_api_for_task_uis(window, photo_doc) -> None:  # noqa: ANN001
     window.show_error("Title", "Message")             # non-blocking
     assert window.last_error == ("Title", "Message")
     assert window.status.size_label.text().startswith("512 × 512")
-    assert window.status.device.text() == "Device: auto"
+    from ganstudio.ui.status_bar import device_label
+
+    assert window.status.device.text() == device_label("auto")     # one wording, never "auto"
 
 
 def test_open_files_drop_and_recent(window, tmp_path: Path, qtbot) -> None:  # noqa: ANN001
@@ -103,7 +105,7 @@ def test_preferences_and_window_state_in_qsettings(window, make_doc) -> None:  #
                                 autosave_interval_s=0, tile_size=512)
     window.apply_preferences(prefs)
     assert doc.history.memory_limit == 64 << 20
-    assert window.status.device.text() == "Device: cpu"
+    assert window.status.device.text().startswith("CPU · ")          # "CPU · 2 threads · fp32"
     from ganstudio.ui.preferences import Preferences
 
     again = Preferences.load()
