@@ -135,6 +135,8 @@ class ImageCommands:
     def crop_tool(self) -> None:
         if self.document is not None:
             self.tools.select("crop")
+            if self.canvas is not None:
+                self.canvas.setFocus()      # Enter / Esc go to the canvas
 
     @guarded("Free transform")
     def free_transform(self) -> None:
@@ -151,3 +153,4 @@ class ImageCommands:
         tool = self.tools.current
         if self.canvas is not None and hasattr(tool, "begin"):
             tool.begin(self.canvas)
+            self.canvas.setFocus()          # Enter applies, Esc cancels

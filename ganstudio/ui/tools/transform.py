@@ -73,6 +73,7 @@ class TransformTool(Tool):
         self._bounds = layer.bounds
         self._doc = doc
         doc.history.events.changed.connect(self._history_changed)   # undo / an edit: drop the box
+        doc.events.active_layer.connect(self._history_changed)     # another layer chosen: too
         self.sx = self.sy = 1.0
         self.angle = self.tx = self.ty = 0.0
         self._image = self._preview_image(layer)
@@ -270,13 +271,14 @@ class TransformTool(Tool):
 
     def _history_changed(self, *_: Any) -> None:
         if self.active and self._canvas is not None:
-            self.message("Free transform cancelled: the image changed.")
+            self.message("Free transform cancelled: the image or the active layer changed.")
             self.cancel(self._canvas)
 
     def _finish(self) -> None:
         doc = getattr(self, "_doc", None)
         if doc is not None:
             doc.history.events.changed.disconnect(self._history_changed)
+            doc.events.active_layer.disconnect(self._history_changed)
             self._doc = None
         canvas = self._canvas
         self.layer = None
