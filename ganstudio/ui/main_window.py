@@ -158,6 +158,9 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         self._refresh_recent()
         if load_task_uis:
             self._install_task_uis()
+        from .dialogs.shortcuts_dialog import apply_saved as apply_saved_shortcuts
+
+        apply_saved_shortcuts(self)              # Help > Keyboard shortcuts: the user's own keys
         if "tool_options" in self.docks:
             self.docks["tool_options"].raise_()   # the front tab of the panels (task panels behind)
         self._tab_changed(-1)
