@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .document import Document
@@ -62,9 +63,13 @@ def _lut_from(fn: Callable[[np.ndarray], np.ndarray], dtype: np.dtype) -> np.nda
 
 
 def _apply_luts(px: np.ndarray, luts: list[np.ndarray]) -> np.ndarray:
+    if px.dtype == np.uint8:
+        # one OpenCV pass over the 4 interleaved channels (alpha: identity)
+        table = np.stack([luts[0], luts[1], luts[2], np.arange(256, dtype=np.uint8)], axis=1)
+        return cv2.LUT(np.ascontiguousarray(px), table.reshape(256, 1, 4))
     out = px.copy()
     for c in range(3):
-        out[..., c] = luts[c][px[..., c]]
+        out[..., c] = np.take(luts[c], px[..., c])
     return out
 
 
@@ -291,14 +296,25 @@ class HueSaturation(Adjustment):
         out = px.copy()
         rows = max(1, (1 << 20) // max(1, px.shape[1]))
         for y in range(0, px.shape[0], rows):
-            band = px[y:y + rows, :, :3].astype(np.float32) * (1.0 / maxv)
-            h, s, l = rgb_to_hsl(band)
-            h = (h + self.hue / 360.0) % 1.0
-            s = np.clip(s * (1.0 + self.saturation / 100.0), 0.0, 1.0)
+            band = np.ascontiguousarray(px[y:y + rows, :, :3], dtype=np.float32)
+            band *= 1.0 / maxv
+            # OpenCV's float HLS is the same HSL model as rgb_to_hsl (H in degrees, L, S 0..1)
+            hls = cv2.cvtColor(band, cv2.COLOR_RGB2HLS)
+            hls[..., 0] = (hls[..., 0] + self.hue) % 360.0
+            sat = hls[..., 2]
+            sat *= 1.0 + self.saturation / 100.0
+            np.clip(sat, 0.0, 1.0, out=sat)
             v = self.lightness / 200.0
-            l = l * (1.0 + v) if v < 0 else l + (1.0 - l) * v
-            rgb = hsl_to_rgb(h, s, l)
-            out[y:y + rows, :, :3] = np.clip(rgb * maxv + 0.5, 0, maxv).astype(px.dtype)
+            lig = hls[..., 1]
+            if v < 0:
+                lig *= 1.0 + v
+            elif v > 0:
+                lig += (1.0 - lig) * v
+            rgb = cv2.cvtColor(hls, cv2.COLOR_HLS2RGB)
+            rgb *= maxv
+            rgb += 0.5
+            np.clip(rgb, 0, maxv, out=rgb)
+            out[y:y + rows, :, :3] = rgb.astype(px.dtype)
         return out
 
 

@@ -176,3 +176,18 @@ def test_apply_precomputed_writes_the_preview_as_one_step() -> None:
     assert np.array_equal(la.data, before)
     with pytest.raises(ValueError):
         adj.apply_precomputed(doc, preview[:2], op.label)
+
+
+def test_hue_saturation_matches_the_reference_hsl_formula() -> None:
+    # the fast path (OpenCV HLS) against the formula written out with rgb_to_hsl / hsl_to_rgb
+    rng = np.random.default_rng(9)
+    px = rng.integers(0, 255, (40, 50, 4), dtype=np.uint8)
+    op = adj.HueSaturation(hue=-70, saturation=35, lightness=-40)
+    h, s, l = adj.rgb_to_hsl(px[..., :3].astype(np.float32) / 255)
+    h = (h - 70 / 360) % 1.0
+    s = np.clip(s * 1.35, 0, 1)
+    l = l * (1 - 0.2)
+    want = np.clip(adj.hsl_to_rgb(h, s, l) * 255 + 0.5, 0, 255).astype(np.uint8)
+    got = op.apply(px)
+    assert np.abs(got[..., :3].astype(int) - want.astype(int)).max() <= 1
+    assert np.array_equal(got[..., 3], px[..., 3])
