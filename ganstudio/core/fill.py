@@ -87,6 +87,28 @@ def coverage_from_difference(diff: np.ndarray, threshold: float, antialias: bool
     return (diff <= t).astype(np.float32)
 
 
+def _coverage_lut(threshold: float, antialias: bool) -> np.ndarray:
+    """Coverage (uint8) of every 8-bit difference 0..255."""
+    d = np.arange(256, dtype=np.float32)
+    return np.rint(coverage_from_difference(d, threshold, antialias) * 255.0).astype(np.uint8)
+
+
+def _difference_u8(band: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """:func:`difference_map` of 8-bit pixels with OpenCV's saturating uint8 arithmetic (the
+    premultiplied values rounded to whole levels), for speed on large images."""
+    if band.ndim == 2:
+        return cv2.absdiff(np.ascontiguousarray(band), np.full_like(band, int(seed[0])))
+    chans = cv2.split(np.ascontiguousarray(band))
+    a = chans[3]
+    sa = float(seed[3]) / 255.0
+    res = cv2.absdiff(a, np.full_like(a, int(seed[3])))
+    for c in range(3):
+        pm = cv2.multiply(chans[c], a, scale=1.0 / 255.0)
+        ref = np.full_like(a, int(round(float(seed[c]) * sa)))
+        cv2.max(res, cv2.absdiff(pm, ref), dst=res)
+    return res
+
+
 def similar_region(image: np.ndarray, x: int, y: int, threshold: float = 32.0, *,
                    contiguous: bool = True, antialias: bool = True, diagonal: bool = False,
                    exact: bool = False) -> tuple[np.ndarray, Rect] | None:
@@ -100,26 +122,35 @@ def similar_region(image: np.ndarray, x: int, y: int, threshold: float = 32.0, *
     h, w = img.shape[:2]
     if not (0 <= x < w and 0 <= y < h):
         return None
-    if exact:
-        cov = (img == img[y, x]).astype(np.float32)
-    else:
-        cov = coverage_from_difference(difference_map(img, np.atleast_1d(img[y, x])), threshold,
-                                       antialias)
+    # coverage as uint8 (0..255) over the image, computed in bands: a quarter of a float map
+    cov8 = np.empty((h, w), np.uint8)
+    seed = np.atleast_1d(img[y, x])
+    lut = _coverage_lut(threshold, antialias) if img.dtype == np.uint8 else None
+    for rows in _rows(h, w):
+        if exact:
+            cov8[rows] = (img[rows] == img[y, x]) * np.uint8(255)
+        elif lut is not None:
+            cv2.LUT(_difference_u8(img[rows], seed), lut, dst=cov8[rows])
+        else:
+            c = coverage_from_difference(difference_map(img[rows], seed), threshold, antialias)
+            c *= 255.0
+            c += 0.5
+            cov8[rows] = c.astype(np.uint8)
     if not contiguous:
         from .selection import mask_bounds
 
-        b = mask_bounds(cov > 0)
+        b = mask_bounds(cov8)
         assert b is not None    # the seed itself is always similar
-        return np.ascontiguousarray(cov[b.slices()]), b
-    inside = (cov > 0).astype(np.uint8)
+        return np.multiply(cov8[b.slices()], 1.0 / 255.0, dtype=np.float32), b
+    inside = (cov8 > 0).view(np.uint8)
     ffmask = np.zeros((h + 2, w + 2), np.uint8)
     flags = (8 if diagonal else 4) | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
     _, _, _, (bx, by, bw, bh) = cv2.floodFill(inside, ffmask, (int(x), int(y)), 0, 0, 0, flags)
     b = Rect(int(bx), int(by), int(bw), int(bh))
     region = ffmask[1 + b.y:1 + b.bottom, 1 + b.x:1 + b.right].astype(bool)
-    sub = cov[b.slices()]
+    sub = np.multiply(cov8[b.slices()], 1.0 / 255.0, dtype=np.float32)
     sub[~region] = 0.0
-    return np.ascontiguousarray(sub), b
+    return sub, b
 
 
 def _sample_image(doc: Document, layer: Layer, sample_merged: bool,
