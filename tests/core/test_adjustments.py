@@ -191,3 +191,20 @@ def test_hue_saturation_matches_the_reference_hsl_formula() -> None:
     got = op.apply(px)
     assert np.abs(got[..., :3].astype(int) - want.astype(int)).max() <= 1
     assert np.array_equal(got[..., 3], px[..., 3])
+
+
+def test_offset_layer_partly_off_canvas_uses_document_selection() -> None:
+    doc = Document(10, 10)
+    px = np.zeros((6, 6, 4), np.uint8)
+    px[..., 0] = 200
+    px[..., 3] = 255
+    la = doc.add_layer(RasterLayer("off", px, offset=(7, -2)))     # covers x 7..12, y -2..3
+    sel = np.zeros((10, 10), np.uint8)
+    sel[0:2, 8:10] = 255                                            # doc (8..9, 0..1)
+    doc.set_selection(sel)
+    doc.history.clear()
+    rect = adj.apply_adjustment(doc, adj.BrightnessContrast(brightness=-100), la)
+    assert (rect.x, rect.y, rect.w, rect.h) == (1, 2, 2, 2)        # layer coordinates
+    changed = np.argwhere(la.data[..., 0] != 200)
+    assert {tuple(p) for p in changed} == {(2, 1), (2, 2), (3, 1), (3, 2)}
+    assert la.data[2, 1, 0] == 100

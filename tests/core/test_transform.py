@@ -294,3 +294,23 @@ def test_copy_merged_paste_new_image_and_open_as_layers() -> None:
     assert added[1].offset == (1, -1)
     doc.history.undo()
     assert len(doc.layers) == 2
+
+
+def test_copy_from_offset_layer_off_canvas_and_label_layer() -> None:
+    doc = Document(10, 10)
+    px = np.zeros((6, 6, 4), np.uint8)
+    px[..., 2] = 90
+    px[..., 3] = 255
+    doc.add_layer(RasterLayer("off", px, offset=(7, -2)))
+    c = clip.copy_pixels(doc)                    # no selection: the whole layer, off-canvas too
+    assert c.origin == (7, -2) and c.size == (6, 6)
+    sel = np.zeros((10, 10), np.uint8)
+    sel[0:5, 5:10] = 255
+    doc.set_selection(sel)
+    c = clip.copy_pixels(doc)                    # selection: only what is on the canvas
+    assert c.origin == (7, 0) and c.size == (3, 4)
+    lab = doc.add_layer(LabelLayer("l", np.full((10, 10), 1, np.uint8), [LabelClass(1, "a", (9, 8, 7))]))
+    c = clip.copy_pixels(doc, lab)
+    assert tuple(c.pixels[0, 0]) == (9, 8, 7, 255)
+    clip.cut_pixels(doc, lab)
+    assert lab.labels[0, 5] == 0 and lab.labels[6, 5] == 1    # cut to the transparent class
