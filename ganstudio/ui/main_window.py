@@ -137,7 +137,7 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         self.add_dock(self.layers_panel, "Layers", "right", name="layers", scroll=False)
         self.add_dock(self.jobs_panel, "Jobs", "right", name="jobs")
         self.resizeDocks([self.docks["tool_options"], self.docks["layers"], self.docks["jobs"]],
-                         [330, 300, 140], Qt.Orientation.Vertical)
+                         [320, 240, 190], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["layers"]], [300], Qt.Orientation.Horizontal)
         self.tools.tool_changed.connect(self._tool_changed)
         from .history_panel import install as install_history_panel
