@@ -60,6 +60,7 @@ def test_edit_by_keyboard_conflict_refused_then_saved_and_applied_at_start(windo
     assert _ok(dlg).isEnabled()
     QTest.mouseClick(_ok(dlg), Qt.MouseButton.LeftButton)
     assert window.qactions["tool_brush"].shortcut() == QKeySequence("Ctrl+Alt+K")
+    assert window.qactions["tool_brush"].toolTip().startswith("Brush (Ctrl+Alt+K)")
     assert saved_shortcuts() == {"tool_brush": ["Ctrl+Alt+K"]}
     # the new key works on the canvas
     window.tools.select("eraser")

@@ -74,6 +74,16 @@ def window_actions(window: Any, extra: Iterable[QAction] = ()) -> list[QAction]:
     return list(seen.values())
 
 
+def set_keys(action: QAction, keys: list[str]) -> None:
+    """Give ``action`` these shortcuts; a tooltip naming the old key ("Brush (B): ...") follows."""
+    old = action.shortcut().toString(NATIVE)
+    action.setShortcuts([QKeySequence(k) for k in keys])
+    new = action.shortcut().toString(NATIVE)
+    tip = action.toolTip()
+    if old and f"({old})" in tip:
+        action.setToolTip(tip.replace(f" ({old})", f" ({new})" if new else "", 1))
+
+
 def _settings():  # noqa: ANN202
     from ..settings import settings
 
@@ -120,7 +130,7 @@ def apply_saved(window: Any) -> int:
     for a in actions:
         keys = saved.get(a.objectName())
         if a.objectName() and keys is not None:
-            a.setShortcuts([QKeySequence(k) for k in keys])
+            set_keys(a, keys)
             n += 1
     return n
 
@@ -295,8 +305,8 @@ class ShortcutsDialog(QDialog):
     # -- apply -----------------------------------------------------------------------------------
     def apply(self) -> None:
         for r, a in enumerate(self.actions_list):
-            if a.objectName():
-                a.setShortcuts([QKeySequence(k) for k in self.keys[r]])
+            if a.objectName() and _keys(a.shortcuts()) != self.keys[r]:
+                set_keys(a, self.keys[r])
         save_shortcuts(self.actions_list)
 
     def accept(self) -> None:
