@@ -356,16 +356,25 @@ def _blend(old: np.ndarray, new: np.ndarray, cov: np.ndarray | None) -> np.ndarr
 
 
 def compute_pixel_op(doc: Document, layer: Layer, fn: PixelFn, margin: int = 0,
-                     source: np.ndarray | None = None) -> tuple[Rect, np.ndarray] | None:
+                     source: np.ndarray | None = None,
+                     within: Rect | None = None) -> tuple[Rect, np.ndarray] | None:
     """(layer rect, new pixels of that rect) of ``fn`` applied to ``layer`` within the selection.
 
     ``fn`` gets the rect grown by ``margin`` pixels (neighbourhood filters read around the
     selection) and must return an array of the same shape. ``source``: the layer's pixels to
-    read (default ``layer.data``)."""
+    read (default ``layer.data``). ``within`` (layer coordinates): compute only that part (a
+    preview of the visible area); the result equals the same part of the whole computation."""
     region = pixel_op_region(doc, layer)
     if region is None:
         return None
     rect, cov = region
+    if within is not None:
+        part = rect.intersect(within)
+        if part.is_empty():
+            return None
+        if cov is not None:
+            cov = cov[part.translated(-rect.x, -rect.y).slices()]
+        rect = part
     src = layer.data if source is None else source
     full = Rect(0, 0, layer.width, layer.height)
     grown = Rect(rect.x - margin, rect.y - margin, rect.w + 2 * margin, rect.h + 2 * margin).intersect(full)
@@ -400,19 +409,27 @@ def apply_adjustment(doc: Document, adjustment: Adjustment, layer: Layer | None 
 
 
 def apply_precomputed(doc: Document, pixels: np.ndarray, label: str,
-                      layer: Layer | None = None) -> Rect | None:
-    """Write ``pixels`` (a full layer array from :func:`adjusted_layer_pixels` with the current
-    selection) into the layer over the selection's rect: one undo step. A live preview's result
-    is committed this way instead of being computed again."""
+                      layer: Layer | None = None, *, rect: Rect | None = None) -> Rect | None:
+    """Write a result computed beforehand (a live preview's, or one computed on a worker thread)
+    as one undo step: ``pixels`` is a full layer array (:func:`adjusted_layer_pixels`; written
+    over the selection's rect) or, with ``rect``, the new pixels of that layer rect
+    (:func:`compute_pixel_op`)."""
     layer = _check_layer(doc, layer)
-    if pixels.shape != layer.data.shape or pixels.dtype != layer.data.dtype:
-        raise ValueError("the precomputed pixels do not fit the layer")
-    region = pixel_op_region(doc, layer)
-    if region is None:
-        return None
-    rect = region[0]
+    if rect is None:
+        if pixels.shape != layer.data.shape or pixels.dtype != layer.data.dtype:
+            raise ValueError("the precomputed pixels do not fit the layer")
+        region = pixel_op_region(doc, layer)
+        if region is None:
+            return None
+        rect = region[0]
+        new = pixels[rect.slices()]
+    else:
+        if pixels.shape[:2] != (rect.h, rect.w) or pixels.dtype != layer.data.dtype \
+                or Rect(0, 0, layer.width, layer.height).intersect(rect) != rect:
+            raise ValueError("the precomputed pixels do not fit the layer")
+        new = pixels
     with doc.edit_pixels(layer, rect, label) as arr:
-        arr[rect.slices()] = pixels[rect.slices()]
+        arr[rect.slices()] = new
     return rect
 
 

@@ -208,3 +208,30 @@ def test_offset_layer_partly_off_canvas_uses_document_selection() -> None:
     changed = np.argwhere(la.data[..., 0] != 200)
     assert {tuple(p) for p in changed} == {(2, 1), (2, 2), (3, 1), (3, 2)}
     assert la.data[2, 1, 0] == 100
+
+
+def test_compute_within_a_part_equals_that_part_of_the_whole() -> None:
+    from ganstudio.core import filters as flt
+    from ganstudio.core.geometry import Rect
+
+    rng = np.random.default_rng(11)
+    doc = Document(40, 30)
+    px = rng.integers(0, 255, (30, 40, 4), dtype=np.uint8)
+    la = doc.add_layer(RasterLayer("a", px))
+    sel = np.zeros((30, 40), np.uint8)
+    sel[5:25, 5:35] = 255
+    sel[5:25, 5] = 90
+    doc.set_selection(sel)
+    doc.history.clear()
+    blur = flt.GaussianBlur(2.0)
+    original = px.copy()
+    rect, whole = adj.compute_pixel_op(doc, la, blur.apply, blur.margin)
+    part_rect, part = adj.compute_pixel_op(doc, la, blur.apply, blur.margin, within=Rect(0, 0, 12, 12))
+    assert part_rect == Rect(5, 5, 7, 7)
+    assert np.array_equal(part, whole[:7, :7])
+    assert adj.compute_pixel_op(doc, la, blur.apply, within=Rect(36, 0, 4, 4)) is None
+    adj.apply_precomputed(doc, whole, "Gaussian blur", la, rect=rect)
+    assert np.array_equal(la.data, flt.filtered_layer_pixels(doc, blur, la, source=original))
+    assert len(doc.history) == 1
+    with pytest.raises(ValueError):
+        adj.apply_precomputed(doc, whole, "x", la, rect=Rect(30, 20, rect.w, rect.h))

@@ -40,6 +40,12 @@ def wait_preview(qtbot, dlg, n: int = 1) -> None:  # noqa: ANN001
     dlg.wait_preview()
 
 
+def ok(qtbot, window, dlg) -> None:  # noqa: ANN001
+    """Press OK and wait until the dialog is done (a whole computation runs on the worker)."""
+    dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: window.adjust_dialog is None, timeout=20_000)
+
+
 def test_hue_saturation_preview_ok_is_one_step(window, qtbot) -> None:  # noqa: ANN001
     doc = photo_doc()
     layer = doc.layers[0]
@@ -95,7 +101,7 @@ def test_levels_cancel_restores_exactly_16bit_and_selection(window, qtbot) -> No
     sub_action(window, "Image", "Adjustments", "adjust_levels").trigger()
     dlg = window.adjust_dialog
     dlg.set_channel_levels("red", in_low=0.1, in_high=0.9)
-    dlg.accept()                                               # before any preview: computed
+    ok(qtbot, window, dlg)                                     # before any preview: computed
     assert not dlg.reused_preview
     expected = adj.adjusted_layer_pixels(doc, adj.Levels(red=adj.LevelsChannel(0.1, 0.9)).apply,
                                          layer, source=copy)
@@ -122,14 +128,15 @@ def test_curves_editor_mouse_and_brightness_contrast(window, qtbot) -> None:  # 
                        QPoint(int(0.25 * w), int(0.5 * h)))
     assert len(dlg.curves["master"]) == 3 and dlg.curves["master"][1][1] == pytest.approx(0.5, abs=0.01)
     wait_preview(qtbot, dlg)
-    dlg.accept()
+    ok(qtbot, window, dlg)
+    assert dlg.reused_preview
     assert layer.data[..., :3].astype(int).mean() > original[..., :3].astype(int).mean() + 10
     assert np.array_equal(layer.data[..., 3], original[..., 3])
     window.qactions["edit_undo"].trigger()
     sub_action(window, "Image", "Adjustments", "adjust_brightness_contrast").trigger()
     dlg = window.adjust_dialog
     dlg.sliders["brightness"].setValue(-100)
-    dlg.accept()
+    ok(qtbot, window, dlg)
     assert np.array_equal(layer.data, adj.BrightnessContrast(brightness=-100).apply(original))
 
 
@@ -144,14 +151,14 @@ def test_blur_and_unsharp_from_the_filters_menu(window, qtbot) -> None:  # noqa:
     dlg.sigma.setValue(3.0)
     wait_preview(qtbot, dlg)
     assert np.array_equal(layer.data, flt.gaussian_blur(original, 3.0))
-    dlg.accept()
+    ok(qtbot, window, dlg)
     assert doc.history.undo_label == "Gaussian blur" and len(doc.history) == 1
     window.qactions["edit_undo"].trigger()
     assert np.array_equal(layer.data, original)
     sub_action(window, "Filters", "Sharpen", "filter_unsharp_mask").trigger()
     dlg = window.adjust_dialog
     dlg.amount.setValue(100)
-    dlg.accept()
+    ok(qtbot, window, dlg)
     assert np.array_equal(layer.data, flt.unsharp_mask(original, 2.0, 1.0))
 
 
@@ -168,3 +175,37 @@ def test_adjustments_refuse_label_and_locked_layers(window, qtbot) -> None:  # n
     window.gaussian_blur_dialog()
     assert window.adjust_dialog is None and "locked" in window.last_error[1]
     assert lab in doc.layers
+
+
+def test_zoomed_in_preview_computes_the_visible_part_and_ok_the_whole(window, qtbot) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(4)
+    px = rng.integers(0, 255, (600, 800, 4), dtype=np.uint8)
+    px[..., 3] = 255
+    doc = Document(800, 600)
+    layer = doc.add_layer(RasterLayer("big", px))
+    doc.history.clear()
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    qtbot.waitUntil(lambda: canvas.fit_view == "auto")       # the initial fit happened
+    canvas.set_zoom(8.0)
+    from PySide6.QtCore import QPointF
+
+    canvas.center_on(QPointF(400, 300))
+    view = canvas.view_rect_to_doc(canvas.viewport().rect())
+    assert view.w < 400 and view.h < 300
+    window.brightness_contrast_dialog()
+    dlg = window.adjust_dialog
+    dlg.sliders["brightness"].setValue(-100)
+    wait_preview(qtbot, dlg)
+    want = adj.BrightnessContrast(brightness=-100).apply(px)
+    shown = layer.data
+    part = dlg.preview_region                                             # what was in view
+    assert part is not None and part.w < 800 and part.h < 600
+    assert np.array_equal(shown[part.slices()], want[part.slices()])     # the visible part
+    outside = np.ones((600, 800), bool)
+    outside[part.slices()] = False
+    assert np.array_equal(shown[outside], px[outside])                   # the rest: not computed
+    assert shown is not px and px is not None
+    ok(qtbot, window, dlg)
+    assert not dlg.reused_preview                                         # the whole layer: computed
+    assert np.array_equal(layer.data, want) and len(doc.history) == 1

@@ -2,12 +2,15 @@
 Filters > Blur / Sharpen (Gaussian blur, Unsharp mask), with a live preview on the canvas.
 
 The preview (as GIMP's): while "Preview" is ticked the active layer *shows* the adjusted pixels.
-They are computed on a worker thread (``core.adjustments.adjusted_layer_pixels`` /
-``core.filters.filtered_layer_pixels`` on the original array, so the GUI never waits; the newest
-settings win, changes are throttled), then swapped in without a history step; the canvas
-re-renders the touched tiles with its time budget. OK restores the original array and applies the
-core operation (one undo step); Cancel (or closing the dialog) restores the original array object
-itself, so nothing changes, bit for bit. The window's autosave pauses while a dialog is open.
+Only the part of the layer in view is computed (``core.adjustments.compute_pixel_op(...,
+within=)``, the same pixels the whole operation gives there), on a worker thread from the original
+array, so the GUI never waits; changes are throttled and the newest settings win. The result is
+written into a preview copy of the layer that the layer shows meanwhile, without a history step;
+the canvas re-renders the touched tiles with its time budget. OK commits the preview when it
+covers everything the operation changes (``apply_precomputed``: one undo step), else computes the
+whole operation on the worker first (the dialog waits, the window does not); Cancel (or closing
+the dialog) gives the layer its original array object back, so nothing changes, bit for bit.
+The window's autosave pauses while a dialog is open.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from ganstudio.core.geometry import Rect
+
 from ..labeled_slider import LabeledSlider
 
 THROTTLE_MS = 60
 
 
 class _Bridge(QObject):
-    done = Signal(int, object)   # generation, result array (or an exception)
+    done = Signal(int, object)   # generation, (rect, pixels) | None | an exception
 
 
 class PreviewDialog(QDialog):
@@ -48,16 +53,21 @@ class PreviewDialog(QDialog):
         self.layer = self.doc.active_layer
         self._original = self.layer.data
         self._orig_mask = self.layer.mask
+        self._buffer: np.ndarray | None = None   # the preview copy the layer shows
+        self._written: Rect | None = None        # where the buffer differs from the original
         self._generation = 0
         self._shown = 0                 # generation now shown on the canvas (0: the original)
         self._shown_op: Any = None      # the operation whose result is shown
-        self._ops: dict[int, Any] = {}  # generation -> operation (the running / latest one)
+        self._shown_full = False        # ... and it covers all the operation changes
+        self._jobs: dict[int, tuple[Any, bool]] = {}   # generation -> (operation, whole layer)
         self._thread: threading.Thread | None = None
         self._pending = False
+        self._committing: Any = None    # the operation OK waits for
         self._closed = False
         self.previews = 0               # how many preview results were shown (tests)
+        self.reused_preview = False
         self._bridge = _Bridge()
-        self._bridge.done.connect(self._preview_done)
+        self._bridge.done.connect(self._result)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(THROTTLE_MS)
@@ -78,8 +88,10 @@ class PreviewDialog(QDialog):
         self.preview_box.toggled.connect(self._preview_toggled)
         self.reset_button = QPushButton("Reset")
         self.reset_button.clicked.connect(self.reset)
+        self.busy = QLabel("")
+        self.busy.setObjectName("emptyHint")
         bottom.addWidget(self.preview_box)
-        bottom.addStretch(1)
+        bottom.addWidget(self.busy, 1)
         bottom.addWidget(self.reset_button)
         lay.addLayout(bottom)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
@@ -103,69 +115,108 @@ class PreviewDialog(QDialog):
         raise NotImplementedError
 
     def changed(self, *_: Any) -> None:
-        if self.preview_box.isChecked() if hasattr(self, "preview_box") else False:
+        if hasattr(self, "preview_box") and self.preview_box.isChecked() and self._committing is None:
             self._timer.start()
 
     # -- preview machinery -------------------------------------------------------------------------
-    def _compute(self, op: Any) -> np.ndarray:
-        from ganstudio.core.adjustments import adjusted_layer_pixels
+    def visible_region(self) -> Rect | None:
+        """The part of the layer in view (layer coordinates); None: the whole layer."""
+        canvas = getattr(self.window_, "canvas", None)
+        if canvas is None or canvas.document is not self.doc:
+            return None
+        view = canvas.view_rect_to_doc(canvas.viewport().rect())
+        part = view.intersect(self.layer.bounds)
+        if part.is_empty():
+            return Rect(0, 0, 0, 0)
+        r = self.layer.to_layer_rect(part)
+        return None if (r.w, r.h) == (self.layer.width, self.layer.height) else r
 
-        return adjusted_layer_pixels(self.doc, op.apply, self.layer, margin=int(getattr(op, "margin", 0)),
-                                     source=self._original)
+    def _run(self, gen: int, op: Any, within: Rect | None, *, preview: bool = True) -> None:
+        from ganstudio.core.adjustments import compute_pixel_op
+
+        bridge, need_buffer = self._bridge, preview and self._buffer is None
+
+        def run() -> None:
+            try:
+                res: Any = compute_pixel_op(self.doc, self.layer, op.apply,
+                                            int(getattr(op, "margin", 0)), source=self._original,
+                                            within=within)
+                if res is not None and need_buffer:
+                    res = (res[0], res[1], self._original.copy())   # the preview copy, once
+            except Exception as exc:  # noqa: BLE001 - reported on the GUI thread
+                res = exc
+            bridge.done.emit(gen, res)
+
+        self._thread = threading.Thread(target=run, name="adjust-preview", daemon=True)
+        self._thread.start()
 
     def _start_preview(self) -> None:
-        if self._closed or not self.preview_box.isChecked():
+        if self._closed or not self.preview_box.isChecked() or self._committing is not None:
             return
-        if self._thread is not None and self._thread.is_alive():
+        if self._thread is not None:
             self._pending = True          # the newest settings run when this one ends
             return
         try:
             op = self.op()
         except ValueError as exc:
-            self.window_.status_message(str(exc))
-            return
-        if op.is_identity:
-            self._generation += 1
-            self._show_original()
+            self.busy.setText(str(exc))
             return
         self._generation += 1
-        gen = self._generation
-        self._ops = {gen: op}
-        bridge = self._bridge
-
-        def run() -> None:
-            try:
-                res: Any = self._compute(op)
-            except Exception as exc:  # noqa: BLE001 - reported on the GUI thread
-                res = exc
-            bridge.done.emit(gen, res)
-
         self._pending = False
-        self._thread = threading.Thread(target=run, name="adjust-preview", daemon=True)
-        self._thread.start()
+        if op.is_identity:
+            self._show_original()
+            return
+        within = self.visible_region()
+        self.preview_region = within      # None: the whole layer
+        self._jobs = {self._generation: (op, within is None)}
+        self.busy.setText("Computing preview…")
+        self._run(self._generation, op, within)
 
-    def _preview_done(self, gen: int, res: Any) -> None:
+    def _result(self, gen: int, res: Any) -> None:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
         if self._closed:
             return
+        self.busy.setText("")
+        if self._committing is not None:
+            self._commit_result(res)
+            return
         if isinstance(res, Exception):
-            self.window_.status_message(f"Preview failed: {res}")
+            self.busy.setText(f"Preview failed: {res}")
         elif gen == self._generation and self.preview_box.isChecked():
-            self.layer.replace_data(res, self._orig_mask)
-            self._shown = gen
-            self._shown_op = self._ops.get(gen)
+            self._show(res)
+            op, whole = self._jobs.get(gen, (None, False))
+            self._shown, self._shown_op, self._shown_full = gen, op, whole
             self.previews += 1
         if self._pending:
             self._pending = False
             self._start_preview()
 
+    def _show(self, res: Any) -> None:
+        layer = self.layer
+        if res is None:                   # nothing of the operation's area is in view
+            self._show_original()
+            return
+        rect, pixels = res[0], res[1]
+        if len(res) > 2 and self._buffer is None:
+            self._buffer = res[2]
+        buf = self._buffer
+        assert buf is not None
+        dirty = rect if self._written is None else rect.union(self._written)
+        if self._written is not None:
+            buf[self._written.slices()] = self._original[self._written.slices()]
+        buf[rect.slices()] = pixels
+        self._written = rect
+        if layer.data is not buf:
+            layer.replace_data(buf, self._orig_mask)
+        else:
+            layer.notify_pixels(dirty)
+
     def _show_original(self) -> None:
         if self.layer.data is not self._original:
             self.layer.replace_data(self._original, self._orig_mask)
-        self._shown = 0
-        self._shown_op = None
+        self._shown, self._shown_op, self._shown_full = 0, None, False
 
     def _preview_toggled(self, on: bool) -> None:
         if on:
@@ -175,7 +226,7 @@ class PreviewDialog(QDialog):
             self._show_original()
 
     def wait_preview(self) -> None:
-        """Block until the running preview computation ends (tests, closing)."""
+        """Block until the running computation ends (tests, closing)."""
         t = self._thread
         if t is not None:
             t.join()
@@ -186,34 +237,79 @@ class PreviewDialog(QDialog):
         self.wait_preview()
         self._thread = None
         self._show_original()
+        self._buffer = None
         if self._autosave_was_active and self._autosave is not None:
             self._autosave.start()
             self._autosave_was_active = False
 
     # -- OK / Cancel -------------------------------------------------------------------------------
     def accept(self) -> None:
+        if self._committing is not None:
+            return
         try:
             op = self.op()
         except ValueError as exc:
             self.window_.show_error(self.title, str(exc))
             return
-        shown = self.layer.data if (self._shown and self._shown_op == op
-                                     and self._thread is None and not self._pending) else None
-        self._stop()
-        self.reused_preview = shown is not None and not op.is_identity
-        try:
-            if self.reused_preview:
-                # the preview on the canvas is this very result: commit it, no second computation
-                from ganstudio.core.adjustments import apply_precomputed
+        reuse = (self._shown and self._shown_full and self._shown_op == op and self._thread is None
+                 and not self._pending and not op.is_identity)
+        if reuse:
+            shown = self.layer.data
+            self._stop()
+            self.reused_preview = True
+            self._commit(lambda: self._apply_precomputed(shown, None, op.label))
+            return
+        if op.is_identity:
+            self._stop()
+            super().accept()
+            return
+        # compute the whole operation on the worker; the window stays responsive meanwhile
+        self._committing = op
+        self._timer.stop()
+        self._pending = False
+        for w in (self.buttons, self.preview_box, self.reset_button):
+            w.setEnabled(False)
+        self.busy.setText("Applying…")
+        self.setCursor(Qt.CursorShape.BusyCursor)
+        if self._thread is None:
+            self._start_whole()
+        # else: the running preview ends first (_result), then the whole computation starts
 
-                apply_precomputed(self.doc, shown, op.label, self.layer)
-            else:
-                self.apply(op)
+    _whole_started = False
+
+    def _start_whole(self) -> None:
+        self._whole_started = True
+        self._generation += 1
+        self._run(self._generation, self._committing, None, preview=False)
+
+    def _commit_result(self, res: Any) -> None:
+        if not self._whole_started:
+            self._start_whole()
+            return
+        label = self._committing.label
+        self._stop()
+        if isinstance(res, Exception):
+            self.window_.show_error(self.title, str(res))
+            super().reject()
+        elif res is None:                 # the selection does not touch the layer
+            super().accept()
+        else:
+            self._commit(lambda: self._apply_precomputed(res[1], res[0], label))
+
+    def _apply_precomputed(self, pixels: np.ndarray, rect: Rect | None, label: str) -> None:
+        from ganstudio.core.adjustments import apply_precomputed
+
+        apply_precomputed(self.doc, pixels, label, self.layer, rect=rect)
+
+    def _commit(self, fn: Any) -> None:
+        try:
+            fn()
         except (ValueError, PermissionError) as exc:
             self.window_.show_error(self.title, str(exc))
         super().accept()
 
     def apply(self, op: Any) -> None:
+        """Apply ``op`` with the core operation (synchronously; scripts and tests)."""
         if self.kind == "filter":
             from ganstudio.core.filters import apply_filter
 
