@@ -190,3 +190,19 @@ def test_my_shortcuts_are_unique_and_undo_cancels_a_free_transform(window, qtbot
     assert not tool.active and canvas.preview_hidden is None
     window.tools.select("brush")
     assert not tool.active
+
+
+def test_crop_rectangle_stays_with_its_document(window, qtbot) -> None:  # noqa: ANN001
+    a, b = numbered_doc(100, 80), numbered_doc(60, 50)
+    ca = window.add_document(a)
+    qtbot.waitExposed(ca)
+    window.crop_tool()
+    tool = window.tools.current
+    assert tool.name == "crop"
+    drag(ca, [(10, 10), (50, 40)])
+    assert tool.crop_rect() is not None
+    cb = window.add_document(b)
+    qtbot.waitExposed(cb)
+    cb.setFocus()
+    QTest.keyClick(cb, Qt.Key.Key_Return)          # Enter on the other image: nothing cropped
+    assert b.size == (60, 50) and a.size == (100, 80) and tool.rect is None

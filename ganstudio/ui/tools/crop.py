@@ -40,6 +40,16 @@ class CropTool(Tool):
         self._canvas: Canvas | None = None
         self._widget: QWidget | None = None
 
+    def _same_document(self, canvas: Canvas) -> bool:
+        """The rectangle belongs to the canvas it was drawn on (another tab: dropped)."""
+        if self._canvas is not None and canvas.document is not self._canvas.document:
+            self.rect = None
+            self._mode = ""
+            self._canvas = canvas
+            self._sync_widget()
+            return False
+        return True
+
     # -- geometry ----------------------------------------------------------------------------------
     def ratio(self, canvas: Canvas | None = None) -> float | None:
         a = self.aspect
@@ -95,6 +105,7 @@ class CropTool(Tool):
 
     # -- mouse -------------------------------------------------------------------------------------
     def press(self, canvas: Canvas, pos: QPointF, event: QMouseEvent) -> None:
+        self._same_document(canvas)
         self._canvas = canvas
         self._mode = self._hit(canvas, pos)
         self._start = QPointF(pos)
@@ -192,6 +203,8 @@ class CropTool(Tool):
         """Enter: crop the image to the rectangle (one undo step)."""
         from ganstudio.core.operations import crop
 
+        if not self._same_document(canvas):
+            return False
         r = self.crop_rect()
         if r is None:
             return False
@@ -229,6 +242,8 @@ class CropTool(Tool):
         canvas.viewport().update()   # the shade covers the whole view
 
     def paint_overlay(self, painter: QPainter, canvas: Canvas) -> None:
+        if self._canvas is not None and canvas.document is not self._canvas.document:
+            return
         vr = self._view_rect(canvas)
         if vr is None:
             return
