@@ -142,15 +142,15 @@ def similar_region(image: np.ndarray, x: int, y: int, threshold: float = 32.0, *
         b = mask_bounds(cov8)
         assert b is not None    # the seed itself is always similar
         return np.multiply(cov8[b.slices()], 1.0 / 255.0, dtype=np.float32), b
-    inside = (cov8 > 0).view(np.uint8)
+    _, inside = cv2.threshold(cov8, 0, 1, cv2.THRESH_BINARY)
     ffmask = np.zeros((h + 2, w + 2), np.uint8)
     flags = (8 if diagonal else 4) | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
     _, _, _, (bx, by, bw, bh) = cv2.floodFill(inside, ffmask, (int(x), int(y)), 0, 0, 0, flags)
     b = Rect(int(bx), int(by), int(bw), int(bh))
-    region = ffmask[1 + b.y:1 + b.bottom, 1 + b.x:1 + b.right].astype(bool)
-    sub = np.multiply(cov8[b.slices()], 1.0 / 255.0, dtype=np.float32)
-    sub[~region] = 0.0
-    return sub, b
+    region = ffmask[1 + b.y:1 + b.bottom, 1 + b.x:1 + b.right]
+    part = np.ascontiguousarray(cov8[b.slices()])
+    part = cv2.bitwise_and(part, part, mask=region)       # only the connected pixels
+    return np.multiply(part, 1.0 / 255.0, dtype=np.float32), b
 
 
 def _sample_image(doc: Document, layer: Layer, sample_merged: bool,
@@ -199,6 +199,8 @@ def fill_coverage(doc: Document, x: float, y: float, *, layer: Layer | None = No
             sel = (sel >= 0.5).astype(np.float32)
         cov = cov * sel
     local = layer.to_layer_rect(lrect)
+    if doc.selection is None and lrect == doc_rect:
+        return np.ascontiguousarray(cov), local        # the region's own box is tight already
     from .selection import mask_bounds
 
     b = mask_bounds(cov > 0)
@@ -268,8 +270,24 @@ def bucket_fill(doc: Document, x: float, y: float, color: Sequence[float] | None
             mix_plane(sub.copy(), grey_of(color) * 255.0, cov * opacity, out=sub)  # type: ignore[arg-type]
         else:
             col = _color01(color)  # type: ignore[arg-type]
+            solid = opacity >= 1.0 and col[3] >= 1.0
+            value = np.array([int(round(c * maxval_of(sub))) for c in col], sub.dtype)
             for rows in _rows(rect.h, rect.w):
-                paint_over(sub[rows], col, cov[rows] * np.float32(opacity))
+                a = cov[rows] * np.float32(opacity)
+                if solid:
+                    full = a >= 1.0
+                    if full.all():
+                        sub[rows] = value          # the usual flat area: no blending needed
+                        continue
+                    part = ~full & (a > 0)
+                    band = sub[rows]
+                    band[full] = value
+                    if part.any():
+                        px = band[part][None]      # only the soft edge is blended
+                        paint_over(px, col, a[part][None])
+                        band[part] = px[0]
+                    continue
+                paint_over(sub[rows], col, a)
     return rect
 
 

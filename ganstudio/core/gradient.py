@@ -120,9 +120,9 @@ def draw_gradient(doc: Document, p0: Sequence[float], p1: Sequence[float], *,
             h = min(step, drect.h - y)
             band = Rect(drect.x, drect.y + y, drect.w, h)
             t = gradient_t(band, p0, p1, shape, reverse)
-            cov = np.full(t.shape, opacity, np.float32)
+            cov: np.ndarray | float = opacity
             if doc.selection is not None:
-                cov *= np.multiply(doc.selection[band.slices()], 1.0 / 255.0, dtype=np.float32)
+                cov = np.multiply(doc.selection[band.slices()], opacity / 255.0, dtype=np.float32)
             dst = arr[band.translated(lrect.x - drect.x, lrect.y - drect.y).slices()]
             if target == "mask":
                 _mask_band(dst, t, cov, c0, c1, fg, bg)
@@ -131,34 +131,68 @@ def draw_gradient(doc: Document, p0: Sequence[float], p1: Sequence[float], *,
     return lrect
 
 
-def _pixels_band(dst: np.ndarray, t: np.ndarray, cov: np.ndarray, c0: np.ndarray,
+def _pixels_band(dst: np.ndarray, t: np.ndarray, cov: np.ndarray | float, c0: np.ndarray,
                  c1: np.ndarray, dither: bool, band: Rect) -> None:
     maxv = maxval_of(dst)
-    # premultiplied interpolation of the two colours
-    a_s = c0[3] + (c1[3] - c0[3]) * t                   # gradient alpha
-    a_s *= cov                                          # x opacity x selection
+    noise: np.ndarray | float = 0.0
+    if dither and dst.dtype == np.uint8:
+        by = np.arange(band.y, band.bottom) % 4
+        bx = np.arange(band.x, band.right) % 4
+        noise = _BAYER[by[:, None], bx[None, :]]
+    # the gradient's alpha, and its straight colour per channel (premultiplied interpolation;
+    # with equal alphas or equal colours that is the plain straight interpolation)
+    if c0[3] == c1[3]:
+        a_s = np.full(t.shape, c0[3], np.float32) if np.ndim(cov) == 0 else np.multiply(cov, c0[3])
+        if np.ndim(cov) == 0:
+            a_s *= np.float32(cov)
+    else:
+        a_s = t * np.float32(c1[3] - c0[3])
+        a_s += np.float32(c0[3])
+        a_s *= cov
+    straight = c0[3] == c1[3] or bool(np.all(c0[:3] == c1[:3]))
+    if not straight:
+        gal = t * np.float32(c1[3] - c0[3]) + np.float32(c0[3])
+        ginv = np.zeros_like(gal)
+        np.divide(1.0, gal, out=ginv, where=gal > 0)
+
+    def colour(c: int) -> np.ndarray | float:
+        if straight:
+            if c0[c] == c1[c]:
+                return float(c0[c])
+            return t * np.float32(c1[c] - c0[c]) + np.float32(c0[c])
+        pm = t * np.float32(c1[c] * c1[3] - c0[c] * c0[3]) + np.float32(c0[c] * c0[3])
+        col = pm * ginv
+        np.copyto(col, t * np.float32(c1[c] - c0[c]) + np.float32(c0[c]), where=gal <= 0)
+        return col
+
+    opaque = bool(dst[..., 3].min() == maxv)
+    if opaque:
+        # backdrop alpha 1: out = dst (1 - a) + a * colour, alpha stays
+        keep = 1.0 - a_s
+        for c in range(3):
+            v = dst[..., c] * keep
+            v += (a_s * np.float32(maxv)) * colour(c)
+            v += noise
+            v += 0.5
+            np.clip(v, 0, maxv, out=v)
+            dst[..., c] = v
+        return
     ab = np.multiply(dst[..., 3], 1.0 / maxv, dtype=np.float32)
     keep = (1.0 - a_s) * ab
     out_a = keep + a_s
     inv = np.zeros_like(out_a)
     np.divide(1.0, out_a, out=inv, where=out_a > 0)
-    noise = 0.0
-    if dither and dst.dtype == np.uint8:
-        by = np.arange(band.y, band.bottom) % 4
-        bx = np.arange(band.x, band.right) % 4
-        noise = _BAYER[by[:, None], bx[None, :]]
-    gal = c0[3] + (c1[3] - c0[3]) * t                   # for un-premultiplying the gradient colour
-    ginv = np.zeros_like(gal)
-    np.divide(1.0, gal, out=ginv, where=gal > 0)
+    empty = out_a <= 0
     for c in range(3):
-        pm = c0[c] * c0[3] + (c1[c] * c1[3] - c0[c] * c0[3]) * t   # premultiplied gradient colour
-        col = np.where(gal > 0, pm * ginv, c0[c] + (c1[c] - c0[c]) * t)   # straight
-        v = np.multiply(dst[..., c], 1.0 / maxv, dtype=np.float32) * keep + a_s * col
+        v = dst[..., c] * (keep * np.float32(1.0 / maxv))
+        v += a_s * colour(c)
         v *= inv
         v *= maxv
-        v += 0.5 + noise
+        v += noise
+        v += 0.5
         np.clip(v, 0, maxv, out=v)
-        dst[..., c] = np.where(out_a > 0, v, dst[..., c])   # transparent pixels keep their colour
+        np.copyto(v, dst[..., c], where=empty, casting="unsafe")   # transparent pixels keep their colour
+        dst[..., c] = v
     out_a *= maxv
     out_a += 0.5
     np.clip(out_a, 0, maxv, out=out_a)
