@@ -256,3 +256,101 @@ def test_kill_9_at_random_points_of_save_and_autosave(tmp_path):
             assert len(recover(e).layers) == 3
         leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]
         assert len(leftovers) <= 1                         # at most the temp file of the killed write
+
+
+# == through the real window: save-on-close and the autosave thread ===================================
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+    monkeypatch.setenv("GANSTUDIO_DATA", str(tmp_path / "user-data"))
+    from ganstudio.ui.main_window import MainWindow
+
+    w = MainWindow(load_task_uis=False)
+    w.ask_before_close = False
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.ask_before_close = False
+    w.close()
+    w.deleteLater()
+    qtbot.wait(10)
+
+
+def _open_project(win, tmp_path):  # noqa: ANN001, ANN202
+    doc = _doc(layers=1)
+    path = tmp_path / "project.ora"
+    save_ora(doc, path)
+    opened = win.open_path(path)
+    assert opened is not None and not opened.modified
+    return opened, path
+
+
+def test_exception_in_save_on_close_keeps_the_window_the_document_and_its_recovery(
+        win, tmp_path, monkeypatch, qtbot):  # noqa: ANN001
+    import ganstudio.core.io as cio
+    from PySide6.QtWidgets import QMessageBox
+
+    doc, path = _open_project(win, tmp_path)
+    original = path.read_bytes()
+    _paint(doc, 0, Rect(10, 10, 50, 40), 77)
+    assert doc.modified
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
+
+    def broken(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("injected bug in the encoder")
+
+    monkeypatch.setattr(cio, "save_ora", broken)
+    win.ask_before_close = True
+    assert win.close() is False                       # the failed save cancels the close
+    assert win.isVisible() and doc in win.documents and doc.modified
+    assert "injected bug" in win.last_error[1]
+    assert path.read_bytes() == original              # the project is untouched
+    st = win._state_of(doc)
+    saver = st.autosaver
+    # the app then goes away without asking (quit, logout): the work is in the recovery folder
+    win.close_document(st, ask=False)
+    assert saver.ora_path.is_file() and saver.json_path.is_file()
+    side = json.loads(saver.json_path.read_text())
+    side["pid"] = _dead_pid()
+    saver.json_path.write_text(json.dumps(side))
+    entries = find_recoverable(saver.recovery_dir)
+    assert [e.ora_path for e in entries] == [saver.ora_path]
+    rec = recover(entries[0])
+    assert tuple(rec.layers[0].pixels[20, 20]) == (77, 77, 77, 255)
+    assert rec.path == path
+
+
+def test_exception_in_the_autosave_thread_is_shown_and_autosave_resumes(win, tmp_path, monkeypatch,
+                                                                         qtbot):  # noqa: ANN001
+    doc, _path = _open_project(win, tmp_path)
+    saver = win._state_of(doc).autosaver
+    saver.interval_s = 0.05                           # due at once, retried after 0.05 s
+    calls = {"n": 0}
+    real = autosave_mod.save_ora
+
+    def flaky(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise KeyError("injected: not a file error")
+        return real(*a, **k)
+
+    monkeypatch.setattr(autosave_mod, "save_ora", flaky)
+    _paint(doc, 0, Rect(0, 0, 30, 30), 201)
+    for canvas_state in win._docs:
+        canvas_state.canvas.last_input = 0.0          # the user is idle
+    qtbot.wait(60)
+    win._autosave_tick()
+    saver.wait(20)
+    assert isinstance(saver.last_error, KeyError) and saver.failures == 1
+    assert not saver.ora_path.exists()
+    qtbot.wait(80)
+    win._autosave_tick()                              # the retry (fails once more) ...
+    assert "Autosave failed" in win.status.currentMessage()   # ... and the failure is shown
+    saver.wait(20)
+    assert saver.failures == 2
+    qtbot.wait(120)
+    win._autosave_tick()                              # and then succeeds: the thread survived
+    saver.wait(20)
+    assert saver.last_error is None and saver.saves == 1 and calls["n"] == 3
+    rec = load_ora(saver.ora_path)
+    assert tuple(rec.layers[0].pixels[5, 5]) == (201, 201, 201, 255)
