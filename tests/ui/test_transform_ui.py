@@ -97,6 +97,12 @@ def test_crop_tool_drag_handles_enter_and_escape(window, qtbot) -> None:  # noqa
     drag(canvas, [(50, 40), (90, 70), (130, 100)])
     assert tool.crop_rect() == Rect(50, 40, 80, 60)
     canvas.render_all_now()                                   # overlay paints (shade + handles)
+    shot = canvas.viewport().grab().toImage()
+    inside, outside = vp(canvas, 90, 70), vp(canvas, 140, 70)
+    px_in, px_out = shot.pixelColor(inside), shot.pixelColor(outside)
+    src_in, src_out = doc.layers[0].data[70, 90], doc.layers[0].data[70, 140]
+    assert px_in.red() == src_in[0]                            # kept area: as it is
+    assert px_out.red() < src_out[0] * 0.6 + 2                 # cut-away area: shaded
     drag(canvas, [(130, 100), (140, 110)])                     # bottom-right handle
     assert tool.crop_rect() == Rect(50, 40, 90, 70)
     drag(canvas, [(90, 70), (80, 60)])                         # move inside

@@ -342,7 +342,7 @@ def _spin(lo: float, hi: float, value: float, decimals: int = 2, step: float = 0
 
 # -- Levels ----------------------------------------------------------------------------------------
 class Histogram(QWidget):
-    """A small histogram of the layer (value = max(R, G, B) or one channel), log-scaled."""
+    """A small histogram of the layer (value = max(R, G, B) or one channel), square-root scaled."""
 
     def __init__(self, px: np.ndarray, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -357,12 +357,14 @@ class Histogram(QWidget):
             vals = (plane[vis].astype(np.int64) * 255 + maxv // 2) // maxv
             self.hists[name] = np.bincount(vals, minlength=256)[:256]
         self.channel = "rgb"
+        self.marks: tuple[float, float] = (0.0, 1.0)   # input black / white (0..1)
 
     def paintEvent(self, _e: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#202226"))
-        h = np.log1p(self.hists[self.channel].astype(np.float64))
-        top = h.max() or 1.0
+        h = np.sqrt(self.hists[self.channel].astype(np.float64))
+        top = float(np.percentile(h, 99.0)) or float(h.max()) or 1.0   # a spike does not flatten it
+        h = np.minimum(h, top)
         w, ht = self.width(), self.height()
         path = QPainterPath(QPointF(0, ht))
         for i, v in enumerate(h):
@@ -371,6 +373,10 @@ class Histogram(QWidget):
         color = {"rgb": QColor(200, 200, 200), "red": QColor(230, 80, 80), "green": QColor(80, 200, 90),
                  "blue": QColor(90, 130, 240)}[self.channel]
         p.fillPath(path, color)
+        p.setPen(QPen(QColor(255, 210, 60), 1))
+        for m in self.marks:          # the input black and white points
+            x = m * (w - 1)
+            p.drawLine(QPointF(x, 0), QPointF(x, ht))
         p.end()
 
 
@@ -425,6 +431,7 @@ class LevelsDialog(PreviewDialog):
         self.out_high.setValue(round(v.out_high * 255))
         self._loading = False
         self.histogram.channel = "rgb" if self._key() == "master" else self._key()
+        self.histogram.marks = (v.in_low, v.in_high)
         self.histogram.update()
 
     def _edited(self, *_: Any) -> None:
@@ -437,6 +444,8 @@ class LevelsDialog(PreviewDialog):
             return
         self.values[self._key()] = LevelsChannel(lo / 255, hi / 255, self.gamma.value(),
                                                  self.out_low.value() / 255, self.out_high.value() / 255)
+        self.histogram.marks = (lo / 255, hi / 255)
+        self.histogram.update()
         self.changed()
 
     def set_channel_levels(self, key: str, **kw: float) -> None:

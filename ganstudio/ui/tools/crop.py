@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from .base import Tool
@@ -248,12 +248,13 @@ class CropTool(Tool):
         if vr is None:
             return
         painter.save()
-        vp = canvas.viewport().rect()
-        shade = QPainterPath()
-        shade.addRect(QRectF(vp))
-        inner = QPainterPath()
-        inner.addRect(vr)
-        painter.fillPath(shade.subtracted(inner), QColor(0, 0, 0, 130))
+        vp = QRectF(canvas.viewport().rect())
+        shade = QColor(0, 0, 0, 140)
+        # four bands around the rectangle (the area that will be cut away)
+        painter.fillRect(QRectF(vp.left(), vp.top(), vp.width(), max(0.0, vr.top() - vp.top())), shade)
+        painter.fillRect(QRectF(vp.left(), vr.bottom(), vp.width(), max(0.0, vp.bottom() - vr.bottom())), shade)
+        painter.fillRect(QRectF(vp.left(), vr.top(), max(0.0, vr.left() - vp.left()), vr.height()), shade)
+        painter.fillRect(QRectF(vr.right(), vr.top(), max(0.0, vp.right() - vr.right()), vr.height()), shade)
         pen = QPen(QColor(255, 255, 255, 110), 1)
         painter.setPen(pen)
         for k in (1, 2):
