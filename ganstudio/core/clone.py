@@ -11,7 +11,8 @@
 with the maximum coverage of overlapping dabs) and composites the *source* pixels under each dab
 - the pixel at ``dest + offset`` as it was when the stroke began, so a stroke never clones what it
 has just painted - source-over onto the destination. ``sample_merged`` takes the source from the
-composite of the canvas (taken when the stroke starts) instead of the layer itself. The selection
+composite of the canvas as it was when the stroke started (composited lazily, tile by tile, each
+tile before the stroke first paints over it) instead of the layer itself. The selection
 limits the stroke, layer offsets are honoured, 8 and 16-bit layers work; label layers clone class
 ids (hard dabs, coverage >= 50 %); locked layers raise PermissionError.
 
@@ -42,7 +43,11 @@ from .layers import LabelLayer, Layer, RasterLayer
 @dataclass
 class _CloneState(_StrokeState):
     offset: tuple[int, int] = (0, 0)
-    merged: np.ndarray | None = None        # composite at the start of the stroke (sample merged)
+    #: sample merged: composite tiles (document tile key -> RGBA) as they were before the stroke
+    #: touched them; composited lazily, each one before the layer under it is first written
+    merged: dict | None = None
+    doc: Document | None = None
+    dtype: type = np.uint8
     layer_offset: tuple[int, int] = (0, 0)
     bbox: Rect = Rect(0, 0, 0, 0)            # everything painted so far (layer coordinates)
 
@@ -75,7 +80,7 @@ def _state(doc: Document, layer: Layer, brush: Brush, offset: tuple[int, int],
             state.bbox = prev.bbox
         state.selection_bounds = None if doc.selection is None else doc.selection_bounds()
         if sample_merged and state.merged is None and isinstance(layer, RasterLayer):
-            state.merged = composite(doc, doc.bounds, dtype=layer.pixels.dtype)
+            state.merged, state.doc, state.dtype = {}, doc, layer.pixels.dtype
         if step is not None:
             step.scratch[key] = state
     return state
@@ -104,21 +109,36 @@ def _original(state: _CloneState, arr: np.ndarray, rect: Rect) -> tuple[np.ndarr
     return out, valid
 
 
+def _ensure_merged(state: _CloneState, doc_rect: Rect) -> None:
+    """Composite the canvas tiles under ``doc_rect`` that are not cached yet (sample merged)."""
+    if state.merged is None or state.doc is None:
+        return
+    bounds = state.doc.bounds
+    for key in doc_rect.intersect(bounds).tiles():
+        if key not in state.merged:
+            state.merged[key] = composite(state.doc, tile_rect(*key).intersect(bounds),
+                                          dtype=state.dtype)
+
+
 def _source(state: _CloneState, arr: np.ndarray, rect: Rect) -> tuple[np.ndarray, np.ndarray]:
     """Source pixels for destination ``rect`` (layer coordinates) and where they exist."""
     dx, dy = state.offset
-    if state.merged is None:
+    if state.merged is None or state.doc is None:
         return _original(state, arr, rect.translated(dx, dy))
     ox, oy = state.layer_offset
     src = rect.translated(dx + ox, dy + oy)       # document coordinates
-    m = state.merged
-    out = np.zeros((rect.h, rect.w, 4), m.dtype)
+    out = np.zeros((rect.h, rect.w, 4), state.dtype)
     valid = np.zeros((rect.h, rect.w), bool)
-    inter = src.intersect(Rect(0, 0, m.shape[1], m.shape[0]))
+    bounds = state.doc.bounds
+    inter = src.intersect(bounds)
     if not inter.is_empty():
-        loc = inter.translated(-src.x, -src.y)
-        out[loc.slices()] = m[inter.slices()]
-        valid[loc.slices()] = True
+        _ensure_merged(state, inter)
+        for key in inter.tiles():
+            tr = tile_rect(*key).intersect(bounds)
+            part = inter.intersect(tr)
+            out[part.translated(-src.x, -src.y).slices()] = \
+                state.merged[key][part.translated(-tr.x, -tr.y).slices()]
+        valid[inter.translated(-src.x, -src.y).slices()] = True
     return out, valid
 
 
@@ -194,7 +214,11 @@ def _stamp(doc: Document, state: _CloneState, arr: np.ndarray,
             np.maximum(dst, alpha[part.translated(-r.x, -r.y).slices()], out=dst)
             dirty[key] = dirty.get(key, Rect(0, 0, 0, 0)).union(part)
     sel = doc.selection
-    # read every source first: a dirty tile written below may be another one's source
+    # sample merged: the canvas under what is about to be written is composited first (as it
+    # was before the stroke); then every source is read before anything is written, since a
+    # dirty tile written below may be another one's source
+    for part in dirty.values():
+        _ensure_merged(state, part.translated(*offset))
     sources = {key: _source(state, arr, part) for key, part in dirty.items()}
     for key, part in dirty.items():
         tr = tile_rect(*key).intersect(bounds)

@@ -165,3 +165,16 @@ def test_heal_inpaint_fills_a_blemish_from_its_surroundings(dtype) -> None:  # n
     assert out.dtype == dtype
     assert int(out[13, 13, 0]) < maxv // 20 and abs(int(out[13, 13, 1]) - maxv // 2) < maxv // 20
     assert len(doc.history) == 1
+
+
+def test_sample_merged_never_clones_the_strokes_own_paint() -> None:
+    doc = _doc()
+    top = RasterLayer.blank("top", 80, 40)
+    doc.add_layer(top)
+    # the source trails the brush by 8 px: with a live composite, the red painted at x=22 would be
+    # copied again at x=30, 38 ... (a smear); the canvas as it was gives grey there
+    _stroke(doc, [(22.5, 15.5), (40.5, 15.5)], (-8, 0), brush=Brush(size=4, hardness=1.0),
+            sample_merged=True)
+    assert tuple(top.pixels[15, 22]) == (255, 0, 0, 255)
+    assert tuple(top.pixels[15, 30]) == (127, 127, 127, 255)
+    assert tuple(top.pixels[15, 38]) == (127, 127, 127, 255)
