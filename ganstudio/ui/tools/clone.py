@@ -130,6 +130,10 @@ class CloneTool(LineMode, Tool):
             return
         start = self.line_start(doc, event)
         first = start if start is not None else pos
+        if self._uses_model() and not hasattr(layer, "pixels"):
+            self.message("Healing with the inpainting model works on raster layers; the label "
+                         "brush and fill edit label layers.")
+            return
         self._doc, self._layer, self._last = doc, layer, pos
         self._brush = self._make_brush()
         if self._uses_model():
