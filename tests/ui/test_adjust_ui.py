@@ -100,10 +100,14 @@ def test_levels_cancel_restores_exactly_16bit_and_selection(window, qtbot) -> No
     # the same through OK: equals the core operation
     sub_action(window, "Image", "Adjustments", "adjust_levels").trigger()
     dlg = window.adjust_dialog
-    dlg.set_channel_levels("red", in_low=0.1, in_high=0.9)
-    ok(qtbot, window, dlg)                                     # before any preview: computed
+    dlg.preview_box.setChecked(False)
+    dlg.channel.setCurrentIndex(dlg.channel.findData("red"))   # the form's own widgets
+    dlg.in_low.setValue(25)
+    dlg.in_high.setValue(230)
+    assert dlg.histogram.marks == (25 / 255, 230 / 255)
+    ok(qtbot, window, dlg)                                     # no preview shown: computed
     assert not dlg.reused_preview
-    expected = adj.adjusted_layer_pixels(doc, adj.Levels(red=adj.LevelsChannel(0.1, 0.9)).apply,
+    expected = adj.adjusted_layer_pixels(doc, adj.Levels(red=adj.LevelsChannel(25 / 255, 230 / 255)).apply,
                                          layer, source=copy)
     assert np.array_equal(layer.data, expected) and len(doc.history) == 1
 
