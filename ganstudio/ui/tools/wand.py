@@ -52,7 +52,7 @@ class WandTool(Tool):
 
 
 class ColorSelectTool(WandTool):
-    name, title, shortcut, icon = "color_select", "Select by colour", "Shift+O", "wand"
+    name, title, shortcut, icon = "color_select", "Select by colour", "Shift+O", "color_select"
     tooltip = "Select every pixel of similar colour in the image (Shift adds, Alt subtracts)"
     contiguous = False
 
