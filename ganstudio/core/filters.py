@@ -36,16 +36,28 @@ def _maxv(dtype: np.dtype) -> float:
     return 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
 
 
-def _blur_plane_stack(f: np.ndarray, sigma_x: float, sigma_y: float) -> np.ndarray:
+def _ksize(sigma_x: float, sigma_y: float) -> tuple[int, int]:
+    """Kernel out to 3 sigma (odd sizes; 1 = no blur along that axis)."""
     kx = max(3, 2 * int(np.ceil(3 * sigma_x)) + 1) if sigma_x > 0 else 1
     ky = max(3, 2 * int(np.ceil(3 * sigma_y)) + 1) if sigma_y > 0 else 1
-    return cv2.GaussianBlur(f, (kx, ky), sigmaX=max(sigma_x, 1e-6), sigmaY=max(sigma_y, 1e-6),
-                            borderType=cv2.BORDER_REPLICATE)
+    return kx, ky
+
+
+def _blur_plane_stack(f: np.ndarray, sigma_x: float, sigma_y: float) -> np.ndarray:
+    return cv2.GaussianBlur(f, _ksize(sigma_x, sigma_y), sigmaX=max(sigma_x, 1e-6),
+                            sigmaY=max(sigma_y, 1e-6), borderType=cv2.BORDER_REPLICATE)
+
+
+def _opaque(px: np.ndarray) -> bool:
+    return bool(px[..., 3].min(initial=int(_maxv(px.dtype))) == int(_maxv(px.dtype)))
 
 
 def _premultiplied_blur(px: np.ndarray, sigma_x: float, sigma_y: float) -> tuple[np.ndarray, np.ndarray]:
     """(blurred straight RGB float32 in dtype units, blurred alpha float32 in dtype units)."""
     maxv = _maxv(px.dtype)
+    if _opaque(px):   # premultiplying by 1 changes nothing: blur the colour directly
+        rgb = _blur_plane_stack(np.ascontiguousarray(px[..., :3], dtype=np.float32), sigma_x, sigma_y)
+        return rgb, np.full(px.shape[:2], maxv, np.float32)
     f = px.astype(np.float32)
     a = f[..., 3:4] * (1.0 / maxv)
     f[..., :3] *= a

@@ -81,3 +81,18 @@ def test_apply_filter_selection_reads_around_and_one_step() -> None:
     assert np.array_equal(la.data, px)
     assert flt.filtered_layer_pixels(doc, flt.UnsharpMask(1.0, 0.0)).tobytes() == px.tobytes()
     assert prev[5, 9, 0] > 0 and la.data[5, 9, 0] == 0
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_opaque_fast_path_equals_the_premultiplied_path(dtype) -> None:
+    rng = np.random.default_rng(7)
+    maxv = 65535 if dtype == np.uint16 else 255
+    px = rng.integers(0, maxv, (30, 40, 4), dtype=np.int64).astype(dtype)
+    px[..., 3] = maxv
+    fast = flt.gaussian_blur(px, 2.5)
+    almost = px.copy()
+    almost[0, 0, 3] = maxv - 1                      # not opaque: the premultiplied float path
+    slow = flt.gaussian_blur(almost, 2.5)
+    tol = 1 if dtype == np.uint8 else 2
+    assert np.abs(fast[5:, 5:].astype(int) - slow[5:, 5:].astype(int)).max() <= tol
+    assert fast.dtype == dtype and np.all(fast[..., 3] == maxv)
