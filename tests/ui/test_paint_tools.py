@@ -199,6 +199,14 @@ def test_clone_stamp_ctrl_click_source_then_paint_aligned(window, qtbot, make_do
     window.tool_options.findChild(object, "clone_aligned").setChecked(False)
     click(canvas, 140, 60)
     assert tuple(doc.active_layer.pixels[60, 140]) == (255, 0, 0, 255)
+    # Shift+click: a straight cloned line from the last stroke's end, one step
+    n = len(doc.history)
+    window.tool_options.findChild(object, "clone_aligned").setChecked(True)
+    click(canvas, 20, 20, CTRL)
+    click(canvas, 100, 70)
+    click(canvas, 110, 70, SHIFT)
+    assert len(doc.history) == n + 2
+    assert tuple(doc.active_layer.pixels[70, 105]) == (255, 0, 0, 255)   # source (25, 20): red
 
 
 def test_healing_brush_blends_into_the_surroundings(window, qtbot, make_doc) -> None:  # noqa: ANN001
