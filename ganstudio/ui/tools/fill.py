@@ -6,18 +6,37 @@ opacity; the selection limits the fill. One click = one undo step."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QFormLayout, QWidget
 
 from ..labeled_slider import LabeledSlider
 from .base import Tool
 
 if TYPE_CHECKING:
     from ..canvas_api import CanvasView as Canvas
+
+
+#: whole-layer operations on more pixels than this show the busy cursor while they run
+BUSY_PIXELS = 4_000_000
+
+
+@contextmanager
+def busy(pixels: int) -> Iterator[None]:
+    """The wait cursor while a large fill / gradient runs on the GUI thread."""
+    if pixels < BUSY_PIXELS:
+        yield
+        return
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
 
 
 @dataclass
@@ -94,12 +113,13 @@ class FillTool(Tool):
         is_label = hasattr(layer, "labels")
         target = "mask" if (s.edit_layer_mask and layer.mask is not None and not is_label) else "pixels"
         try:
-            rect = bucket_fill(doc, pos.x(), pos.y(), None if is_label else s.color, layer=layer,
-                               label_id=int(s.label_id) if is_label else None,
-                               threshold=o.threshold, contiguous=o.contiguous,
-                               sample_merged=o.sample_merged and not is_label,
-                               antialias=o.antialias, target=target, opacity=s.opacity,
-                               label="Fill labels" if is_label else "Fill")
+            with busy(layer.width * layer.height):
+                rect = bucket_fill(doc, pos.x(), pos.y(), None if is_label else s.color, layer=layer,
+                                   label_id=int(s.label_id) if is_label else None,
+                                   threshold=o.threshold, contiguous=o.contiguous,
+                                   sample_merged=o.sample_merged and not is_label,
+                                   antialias=o.antialias, target=target, opacity=s.opacity,
+                                   label="Fill labels" if is_label else "Fill")
         except (PermissionError, ValueError) as exc:
             self.message(str(exc))
             return
@@ -107,4 +127,4 @@ class FillTool(Tool):
             self.message("Nothing to fill here (outside the layer or the selection).")
 
 
-__all__ = ["FillTool", "Similarity", "similarity_form"]
+__all__ = ["FillTool", "Similarity", "similarity_form", "busy"]

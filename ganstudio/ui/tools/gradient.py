@@ -132,11 +132,14 @@ class GradientTool(Tool):
             return
         s = self.settings
         target = "mask" if (s.edit_layer_mask and layer.mask is not None) else "pixels"
+        from .fill import busy
+
         try:
-            rect = draw_gradient(doc, (start.x(), start.y()), (end.x(), end.y()), fg=s.color,
-                                 bg=self.background if self.colours == "fg_bg" else None,
-                                 shape=self.shape, layer=layer, opacity=s.opacity,
-                                 reverse=self.reverse, target=target)
+            with busy(layer.width * layer.height):
+                rect = draw_gradient(doc, (start.x(), start.y()), (end.x(), end.y()), fg=s.color,
+                                     bg=self.background if self.colours == "fg_bg" else None,
+                                     shape=self.shape, layer=layer, opacity=s.opacity,
+                                     reverse=self.reverse, target=target)
         except (PermissionError, ValueError) as exc:
             self.message(str(exc)[:1].upper() + str(exc)[1:])
             return
