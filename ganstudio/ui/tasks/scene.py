@@ -295,7 +295,7 @@ class SceneUI(TaskUI):
     menu = "Filters/AI"
     menu_text = "Generate scene"
     action_name = "task_scene_generate"
-    shortcut = "Ctrl+Shift+G"
+    shortcut = "Ctrl+Alt+G"
     status_tip = "Turn the painted label layer into a photographic scene (Scene panel)"
     retarget = "refuse"
 
