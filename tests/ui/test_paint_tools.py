@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from ganstudio.core.layers import LabelClass, LabelLayer, RasterLayer
+from ganstudio.core.layers import LabelClass, LabelLayer
 
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
