@@ -5,6 +5,7 @@ undo step.
     flip_image(doc, axis)           axis: "horizontal" (mirror left-right) | "vertical"
     rotate_layer(doc, turns, layer=None)   flip_layer(doc, axis, layer=None)
     affine_transform_layer(doc, matrix, layer=None, *, method="bicubic") -> Rect
+    transform_selection(doc, matrix, layer=None, *, method="bicubic") -> Rect   (selected pixels)
     free_transform_matrix(center, scale_x, scale_y, angle_deg, translate) -> 2x3 matrix
 
 The quarter turns and flips are exact (``np.rot90`` / reversed views, no resampling) and move
@@ -32,6 +33,7 @@ from .geometry import Rect
 from .layers import LabelLayer, Layer
 
 __all__ = ["rotate_image", "flip_image", "rotate_layer", "flip_layer", "affine_transform_layer",
+           "transform_selection",
            "free_transform_matrix", "rotate_array", "flip_array", "transformed_bounds"]
 
 AXES = ("horizontal", "vertical")
@@ -175,23 +177,36 @@ def affine_transform_layer(doc: Document, matrix: np.ndarray, layer: Layer | Non
     Returns the layer's new bounds. A pure whole-pixel move only changes the offset (exact).
     One undo step; locked layers raise PermissionError, a singular matrix ValueError."""
     layer = _layer(doc, layer)
-    if method not in _INTERP:
-        raise ValueError(f"unknown resampling method {method!r}; use one of {tuple(_INTERP)}")
-    m = np.asarray(matrix, np.float64).reshape(2, 3)
-    lin = m[:, :2]
-    if abs(np.linalg.det(lin)) < 1e-9:
-        raise ValueError("the transform squashes the layer to nothing")
+    m = _check_matrix(matrix, method)
     b = layer.bounds
-    if np.allclose(lin, np.eye(2), atol=1e-9) and np.allclose(m[:, 2], np.round(m[:, 2]), atol=1e-6):
+    if np.allclose(m[:, :2], np.eye(2), atol=1e-9) and np.allclose(m[:, 2], np.round(m[:, 2]), atol=1e-6):
         dx, dy = int(round(m[0, 2])), int(round(m[1, 2]))
         doc.replace_contents(label, layers={layer: LayerData(layer.data, layer.mask,
                                                             (b.x + dx, b.y + dy))})
         return b.translated(dx, dy)
+    nb, data, new_mask = _warp_layer(layer, layer.data, layer.mask, b, m, method)
+    doc.replace_contents(label, layers={layer: LayerData(np.ascontiguousarray(data), new_mask,
+                                                        (nb.x, nb.y))})
+    return nb
+
+
+def _check_matrix(matrix: np.ndarray, method: str) -> np.ndarray:
+    if method not in _INTERP:
+        raise ValueError(f"unknown resampling method {method!r}; use one of {tuple(_INTERP)}")
+    m = np.asarray(matrix, np.float64).reshape(2, 3)
+    if abs(np.linalg.det(m[:, :2])) < 1e-9:
+        raise ValueError("the transform squashes the layer to nothing")
+    return m
+
+
+def _warp_layer(layer: Layer, src: np.ndarray, mask: np.ndarray | None, b: Rect, m: np.ndarray,
+                method: str) -> tuple[Rect, np.ndarray, np.ndarray | None]:
+    """Warp ``src`` (the layer's kind of array) lying at document rect ``b`` through ``m``:
+    (new bounds, new array, new mask or None)."""
+    lin = m[:, :2]
     nb = transformed_bounds(b, m)
     if nb.w * nb.h > MAX_PIXELS:
         raise ValueError(f"the transformed layer would be {nb.w}x{nb.h} pixels, too large")
-    src = layer.data
-    mask = layer.mask
     # source pixel coordinates -> destination pixel coordinates (pixel centres at i + 0.5)
     # dst = M (src + off + .5) - noff - .5
     to_src = np.array([[1, 0, b.x + 0.5], [0, 1, b.y + 0.5], [0, 0, 1]], np.float64)
@@ -228,9 +243,90 @@ def affine_transform_layer(doc: Document, matrix: np.ndarray, layer: Layer | Non
         interp = cv2.INTER_NEAREST if (label_layer or method == "nearest") else cv2.INTER_LINEAR
         new_mask = cv2.warpAffine(mask, pm[:2], (nb.w, nb.h), flags=interp,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    doc.replace_contents(label, layers={layer: LayerData(np.ascontiguousarray(data), new_mask,
-                                                        (nb.x, nb.y))})
-    return nb
+    return nb, data, new_mask
+
+
+def _warp_plane(plane: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A canvas-sized uint8 plane (selection) through ``m`` onto a canvas of ``size``."""
+    pm = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]]) @ np.vstack([m, [0, 0, 1]]) \
+        @ np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+    return cv2.warpAffine(plane, pm[:2], size, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def transform_selection(doc: Document, matrix: np.ndarray, layer: Layer | None = None, *,
+                        method: str = "bicubic", label: str = "Free transform") -> Rect:
+    """Free transform of the *selected* pixels of ``layer`` (Ctrl+T with a selection, as in
+    Photoshop / Krita / GIMP): the selected part (soft edges partly) is lifted, resampled through
+    ``matrix`` and composited over what stays; the selection moves with it. The layer grows to
+    hold the result. One undo step; returns the layer's new bounds. Label layers move whole
+    pixels (selected >= 50 %, nearest); a layer with a mask is refused (apply or delete it first)."""
+    layer = _layer(doc, layer)
+    m = _check_matrix(matrix, method)
+    if doc.selection is None:
+        return affine_transform_layer(doc, m, layer, method=method, label=label)
+    if layer.mask is not None:
+        raise ValueError(f"“{layer.name}” has a layer mask: apply or delete it before transforming "
+                         "a selection of it (or deselect to transform the whole layer)")
+    from .operations import selection_in_layer
+
+    b = layer.bounds
+    cover = selection_in_layer(doc, layer)             # HxW uint8, the layer's own pixels
+    if not cover.any():
+        raise ValueError("the selection does not touch this layer")
+    label_layer = isinstance(layer, LabelLayer)
+    if label_layer:
+        if layer.transparent_id is None:
+            raise ValueError(f"label layer “{layer.name}” has no transparent class to leave behind")
+        tid = layer.labels.dtype.type(layer.transparent_id)
+        picked = cover >= 128
+        lifted = np.where(picked, layer.labels, tid)
+        stays = np.where(picked, tid, layer.labels)
+    else:
+        maxv = _maxv(layer.data.dtype)
+        c = cover.astype(np.float32) * (1.0 / 255.0)
+        a = layer.data[..., 3].astype(np.float32)
+        lifted = layer.data.copy()
+        lifted[..., 3] = np.clip(a * c + 0.5, 0, maxv).astype(layer.data.dtype)
+        stays = layer.data.copy()
+        stays[..., 3] = np.clip(a * (1.0 - c) + 0.5, 0, maxv).astype(layer.data.dtype)
+    from .selection import mask_bounds
+
+    box = mask_bounds(cover)                             # the lifted part only (layer coordinates)
+    assert box is not None
+    lifted = np.ascontiguousarray(lifted[box.slices()])
+    nb, moved, _ = _warp_layer(layer, lifted, None, box.translated(b.x, b.y), m, method)
+    out_rect = b.union(nb)
+    if label_layer:
+        canvas = np.full((out_rect.h, out_rect.w), tid, layer.labels.dtype)
+        canvas[b.translated(-out_rect.x, -out_rect.y).slices()] = stays
+        region = canvas[nb.translated(-out_rect.x, -out_rect.y).slices()]
+        keep = moved != tid
+        region[keep] = moved[keep]
+    else:
+        canvas = np.zeros((out_rect.h, out_rect.w, 4), layer.data.dtype)
+        canvas[b.translated(-out_rect.x, -out_rect.y).slices()] = stays
+        region = canvas[nb.translated(-out_rect.x, -out_rect.y).slices()]
+        region[...] = _over(moved, region)
+    sel = _warp_plane(doc.selection, m, (doc.width, doc.height))
+    doc.replace_contents(label, layers={layer: LayerData(canvas, None, (out_rect.x, out_rect.y))},
+                         selection=sel if sel.any() else None)
+    return out_rect
+
+
+def _over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Porter-Duff "over" of straight RGBA arrays (same shape and dtype), in float32."""
+    maxv = _maxv(top.dtype)
+    ta = top[..., 3:4].astype(np.float32) / maxv
+    ba = bottom[..., 3:4].astype(np.float32) / maxv
+    oa = ta + ba * (1.0 - ta)
+    rgb = top[..., :3].astype(np.float32) * ta + bottom[..., :3].astype(np.float32) * ba * (1.0 - ta)
+    inv = np.zeros_like(oa)
+    np.divide(1.0, oa, out=inv, where=oa > 1e-6)
+    out = np.empty_like(top)
+    out[..., :3] = np.clip(rgb * inv + 0.5, 0, maxv).astype(top.dtype)
+    out[..., 3:4] = np.clip(oa * maxv + 0.5, 0, maxv).astype(top.dtype)
+    return out
 
 
 def _maxv(dtype: np.dtype) -> float:

@@ -314,3 +314,53 @@ def test_copy_from_offset_layer_off_canvas_and_label_layer() -> None:
     assert tuple(c.pixels[0, 0]) == (9, 8, 7, 255)
     clip.cut_pixels(doc, lab)
     assert lab.labels[0, 5] == 0 and lab.labels[6, 5] == 1    # cut to the transparent class
+
+
+def test_transform_selection_moves_selected_pixels_and_the_selection() -> None:
+    doc = Document(20, 20)
+    px = np.zeros((20, 20, 4), np.uint8)
+    px[...] = (0, 0, 255, 255)              # blue everywhere
+    px[2:6, 2:6] = (255, 0, 0, 255)          # a red square
+    la = doc.add_layer(RasterLayer("a", px))
+    sel = np.zeros((20, 20), np.uint8)
+    sel[2:6, 2:6] = 255
+    doc.set_selection(sel)
+    doc.history.clear()
+    before = px.copy()
+    # move the selected square by (10, 8) with a 90° turn about its centre: whole-pixel exact
+    m = tf.free_transform_matrix((4, 4), 1, 1, 90, (10, 8))
+    r = tf.transform_selection(doc, m, la, method="bilinear")
+    assert r == Rect(0, 0, 20, 20) and len(doc.history) == 1
+    assert la.data[3, 3, 3] == 0                             # the hole left behind
+    assert tuple(la.data[12, 14]) == (255, 0, 0, 255)       # the square, moved
+    assert tuple(la.data[0, 0]) == (0, 0, 255, 255)          # the rest untouched
+    assert doc.selection[12, 14] == 255 and doc.selection[3, 3] == 0
+    doc.history.undo()
+    assert np.array_equal(la.data, before) and doc.selection[3, 3] == 255
+
+
+def test_transform_selection_grows_the_layer_soft_edges_16bit_and_refusals() -> None:
+    doc = Document(10, 10)
+    px = np.zeros((10, 10, 4), np.uint16)
+    px[...] = (65535, 65535, 65535, 65535)
+    la = doc.add_layer(RasterLayer("w", px))
+    sel = np.zeros((10, 10), np.uint8)
+    sel[0:4, 0:4] = 128                                     # half selected
+    doc.set_selection(sel)
+    r = tf.transform_selection(doc, np.array([[1, 0, -3], [0, 1, 0]], float), la)
+    assert r.x == -3 and r.w == 13 and la.data.dtype == np.uint16
+    # what stays keeps half its alpha; the moved half lands over it (half over half = 3/4)
+    assert abs(int(la.data[1, 3 + 0, 3]) - 65535 * 3 // 4) < 300     # doc x = 0: stays + moved
+    assert abs(int(la.data[1, 3 + 2, 3]) - 65535 // 2) < 300         # doc x = 2: stays only
+    assert int(la.data[6, 3 + 2, 3]) == 65535                        # unselected: untouched
+    assert abs(int(la.data[1, 0, 3]) - 65535 // 2) < 300             # doc x = -3: moved only
+    la2 = doc.add_layer(RasterLayer("m", np.zeros((10, 10, 4), np.uint8), mask=np.full((10, 10), 255, np.uint8)))
+    with pytest.raises(ValueError, match="mask"):
+        tf.transform_selection(doc, tf.free_transform_matrix((5, 5), 2, 2), la2)
+    lab = doc.add_layer(LabelLayer("l", np.full((10, 10), 1, np.uint8), [LabelClass(1, "a", (1, 1, 1))]))
+    doc.set_selection(np.pad(np.full((2, 2), 255, np.uint8), ((0, 8), (0, 8))))
+    lab.labels[0:2, 0:2] = 1
+    lab.labels[...] = 2
+    lab.labels[0:2, 0:2] = 1
+    tf.transform_selection(doc, np.array([[1, 0, 5], [0, 1, 5]], float), lab)
+    assert lab.labels[0, 0] == 0 and lab.labels[5, 5] == 1 and lab.labels[9, 9] == 2
