@@ -55,7 +55,7 @@ def test_fill_bucket_g_fills_the_clicked_area_with_options(window, qtbot, make_d
     assert window.tools.current.name == "fill"
     assert window.qactions["tool_fill"].isChecked()
     # its own options are in the tool options panel (and the colour row is shown)
-    opts = window.tool_options.findChild(type(window.tool_options), None) or window.tool_options
+    opts = window.tool_options
     threshold = opts.findChild(object, "similarity_threshold")
     assert threshold is not None and threshold.isVisibleTo(window.tool_options)
     assert window.tool_options.color.isVisibleTo(window.tool_options)
