@@ -182,8 +182,15 @@ def test_trained_style_is_usable_at_once(window, qtbot, small_doc, tmp_path) -> 
     try:
         window.add_document(small_doc)
         ui = window.task_ui("style")
-        ui.styles_changed()
         ui.show_panel()
+        assert f"{mid}#0" not in ui.panel.choices          # the panel was built before training
+        # the Train style dialog, when its run ends, refreshes the panel's grid
+        from ganstudio.ui.tasks import train_style
+
+        dlg = train_style.open_dialog(window)
+        dlg._finished(res, "")
+        assert "is ready" in dlg.eta.text()
+        train_style.close_dialog(window)
         c = ui.panel.choices[f"{mid}#0"]
         assert c.usable and c.group == "yours"
         assert ui.panel.select(f"{mid}#0")

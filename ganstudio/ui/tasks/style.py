@@ -880,6 +880,8 @@ class StyleUI(TaskUI):
         """A style was trained / installed: refill the grid (and render its thumbnail)."""
         self._models_changed()
 
+    refresh_models = styles_changed       # what the Train style dialog calls when it is done
+
 
 # --- Filters/AI > Translate (pix2pix)… -------------------------------------------------------------
 def translate_models() -> list[dict[str, Any]]:

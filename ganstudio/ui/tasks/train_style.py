@@ -320,7 +320,7 @@ class TrainStyleDialog(QDialog):
             self.log.appendPlainText(error)
             return
         if result.get("model_id"):
-            msg = f"Done: style {result['model_id']} is ready (Filters > Stylize)."
+            msg = f"Done: style {result['model_id']} is ready (Filters > Style transfer…)."
             if self.window is not None:
                 self.window.status_message(msg, 15000)
                 ui = self.window.task_ui("style") if hasattr(self.window, "task_ui") else None
