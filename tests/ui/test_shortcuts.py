@@ -126,6 +126,11 @@ def test_existing_conflicts_are_shown_but_do_not_block_other_edits(window, qtbot
     assert _ok(dlg).isEnabled()
     dlg.set_keys("tool_fill", ["W"])                     # joining the clash blocks
     assert not _ok(dlg).isEnabled()
+    # Take over: the fill bucket keeps W, the picker and the wand lose it
+    dlg.table.selectRow(dlg.row_of("tool_fill"))
+    QTest.mouseClick(dlg.take_button, Qt.MouseButton.LeftButton)
+    assert dlg.keys[dlg.row_of("tool_wand")] == [] and dlg.keys[dlg.row_of("tool_picker")] == []
+    assert _ok(dlg).isEnabled() and "W is used by" not in dlg.message.text()
     dlg.search.setText("wand")
     visible = [dlg.table.item(r, 0).text() for r in range(dlg.table.rowCount())
                if not dlg.table.isRowHidden(r)]

@@ -4,7 +4,8 @@ GIMP's keyboard shortcut editors).
 Click a shortcut cell and press the new keys (Backspace/Delete in an empty editor, or the clear
 button, removes it). A key already used by another action is shown in red on both rows with the
 names in the message line; OK is refused while a shortcut you changed conflicts. "Reset" puts the
-selected action back to its default, "Reset all" every action. OK applies the shortcuts and saves
+selected action back to its default, "Take over" keeps its keys and removes them from the actions
+it clashes with, "Reset all" puts every action back. OK applies the shortcuts and saves
 the ones that differ from the defaults in the settings (``[shortcuts]`` of ganstudio.ini, by the
 action's object name); :func:`apply_saved` applies them when the window starts. Actions without
 an object name cannot be saved and are listed read-only. Mouse gestures are listed at the end.
@@ -205,6 +206,11 @@ class ShortcutsDialog(QDialog):
         self.reset_button.setObjectName("shortcuts_reset")
         self.reset_button.setToolTip("Put the selected action's shortcut back to its default")
         self.reset_button.clicked.connect(self.reset_selected)
+        self.take_button = QPushButton("Take over")
+        self.take_button.setObjectName("shortcuts_take_over")
+        self.take_button.setToolTip("Keep the selected action's shortcut and remove it from the "
+                                    "actions it clashes with")
+        self.take_button.clicked.connect(self.take_over_selected)
         self.reset_all_button = QPushButton("Reset all")
         self.reset_all_button.setObjectName("shortcuts_reset_all")
         self.reset_all_button.setToolTip("Every action back to its default shortcut")
@@ -219,6 +225,7 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(self.message)
         row = QHBoxLayout()
         row.addWidget(self.reset_button)
+        row.addWidget(self.take_button)
         row.addWidget(self.reset_all_button)
         row.addStretch(1)
         row.addWidget(self.buttons)
@@ -257,6 +264,16 @@ class ShortcutsDialog(QDialog):
         for r in rows:
             if r < len(self.actions_list) and self.actions_list[r].objectName():
                 self.set_keys(self.actions_list[r].objectName(), default_keys(self.actions_list[r]))
+
+    def take_over_selected(self) -> None:
+        """The selected action keeps its keys; every other action loses those keys."""
+        rows = {i.row() for i in self.table.selectedIndexes() if i.row() < len(self.actions_list)}
+        for r in rows:
+            mine = {QKeySequence(k).toString(PORTABLE) for k in self.keys[r]}
+            for other, keys in list(self.keys.items()):
+                if other != r and mine & set(keys) and self.actions_list[other].objectName():
+                    self.set_keys(self.actions_list[other].objectName(),
+                                  [k for k in keys if k not in mine])
 
     def reset_all(self) -> None:
         for r, a in enumerate(self.actions_list):
