@@ -212,3 +212,36 @@ def test_crop_rectangle_stays_with_its_document(window, qtbot) -> None:  # noqa:
     cb.setFocus()
     QTest.keyClick(cb, Qt.Key.Key_Return)          # Enter on the other image: nothing cropped
     assert b.size == (60, 50) and a.size == (100, 80) and tool.rect is None
+
+
+def test_free_transform_of_a_selection_moves_the_selected_pixels(window, qtbot) -> None:  # noqa: ANN001
+    doc = Document(120, 90)
+    px = np.zeros((90, 120, 4), np.uint8)
+    px[...] = (0, 0, 255, 255)
+    px[20:40, 20:40] = (255, 0, 0, 255)
+    layer = doc.add_layer(RasterLayer("photo", px))
+    sel = np.zeros((90, 120), np.uint8)
+    sel[20:40, 20:40] = 255
+    doc.set_selection(sel)
+    doc.history.clear()
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    canvas.setFocus()
+    window.activateWindow()
+    QTest.keyClick(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    tool = window.tools.current
+    assert tool.active and tool.selection_mode and tool._bounds == Rect(20, 20, 20, 20)
+    drag(canvas, [(30, 30), (60, 50), (80, 60)])               # drag inside: move by (50, 30)
+    assert (tool.tx, tool.ty) == (50, 30)
+    canvas.render_all_now()
+    QTest.keyClick(canvas, Qt.Key.Key_Return)
+    assert len(doc.history) == 1 and doc.history.undo_label == "Free transform"
+    assert layer.data[30, 30, 3] == 0                           # a hole where it was
+    assert tuple(layer.data[60, 80]) == (255, 0, 0, 255)        # the red square, moved
+    assert tuple(layer.data[5, 5]) == (0, 0, 255, 255)
+    assert doc.selection[60, 80] == 255 and doc.selection[30, 30] == 0
+    # a masked layer with a selection: refused with a message
+    window.qactions["edit_undo"].trigger()
+    window.add_mask()
+    window.free_transform()
+    assert window.last_error is not None and "mask" in window.last_error[1]

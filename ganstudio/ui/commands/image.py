@@ -140,7 +140,8 @@ class ImageCommands:
 
     @guarded("Free transform")
     def free_transform(self) -> None:
-        """Ctrl+T: the transform tool on the active layer (refused for locked layers / groups)."""
+        """Ctrl+T: the transform tool on the active layer, or on its selected pixels when there is
+        a selection (refused for locked layers / groups)."""
         doc = self.document
         if doc is None:
             return
@@ -149,6 +150,9 @@ class ImageCommands:
             raise ValueError("Select a layer to transform (groups cannot be transformed yet).")
         if layer.locked or doc.is_locked(layer):
             raise PermissionError(f"layer “{layer.name}” is locked")
+        if doc.selection is not None and layer.mask is not None:
+            raise ValueError(f"“{layer.name}” has a layer mask: apply or delete it to transform a "
+                             "selection of it, or deselect (Ctrl+Shift+A) to transform the whole layer.")
         self.tools.select("transform")
         tool = self.tools.current
         if self.canvas is not None and hasattr(tool, "begin"):

@@ -32,8 +32,12 @@ class TransformTool(Tool):
     cursor = Qt.CursorShape.SizeAllCursor
     interactive = True
 
+    selection_mode = False      # the box holds the selected pixels, not the whole layer
+    selection_mode_applied = False
+
     def __init__(self) -> None:
         self.layer: Any = None
+        self._stay_image: QImage | None = None
         self._canvas: Canvas | None = None
         self.sx = self.sy = 1.0
         self.angle = 0.0
@@ -69,14 +73,20 @@ class TransformTool(Tool):
         if layer.locked or doc.is_locked(layer):
             self.message(f"Layer “{layer.name}” is locked.")
             return False
+        self.selection_mode = False
+        self._stay_image = None
+        if doc.selection is not None:
+            if not self._begin_selection(doc, layer):
+                return False
+        else:
+            self._bounds = layer.bounds
+            self._image = self._preview_image(layer)
         self.layer, self._canvas = layer, canvas
-        self._bounds = layer.bounds
         self._doc = doc
         doc.history.events.changed.connect(self._history_changed)   # undo / an edit: drop the box
         doc.events.active_layer.connect(self._history_changed)     # another layer chosen: too
         self.sx = self.sy = 1.0
         self.angle = self.tx = self.ty = 0.0
-        self._image = self._preview_image(layer)
         if hasattr(canvas, "set_preview_hidden"):
             canvas.set_preview_hidden(layer)
         self._sync_widget()
@@ -84,6 +94,50 @@ class TransformTool(Tool):
         self.message("Free transform: drag handles to scale, outside to rotate, inside to move; "
                      "Enter applies, Esc cancels")
         return True
+
+    def _begin_selection(self, doc: Any, layer: Any) -> bool:
+        """Ctrl+T with a selection: the box holds the selected pixels (Photoshop / Krita)."""
+        from ganstudio.core.operations import selection_in_layer
+        from ganstudio.core.selection import mask_bounds
+
+        if layer.mask is not None:
+            self.message(f"“{layer.name}” has a layer mask: apply or delete it to transform a "
+                         "selection of it, or deselect (Ctrl+Shift+A) to transform the whole layer.")
+            return False
+        cover = selection_in_layer(doc, layer)
+        box = mask_bounds(cover)
+        if box is None:
+            self.message("The selection does not touch the active layer.")
+            return False
+        rgba = layer.rgba()
+        if getattr(layer, "labels", None) is not None:
+            c = (cover >= 128).astype(np.float32)
+        else:
+            c = cover.astype(np.float32) * (1.0 / 255.0)
+        lifted = rgba[box.slices()].copy()
+        lifted[..., 3] = (lifted[..., 3] * c[box.slices()] + 0.5).astype(rgba.dtype)
+        stays = rgba.copy()
+        stays[..., 3] = (stays[..., 3] * (1.0 - c) + 0.5).astype(rgba.dtype)
+        self._image = self._to_qimage(lifted)
+        self._stay_image = self._to_qimage(stays)
+        self._bounds = box.translated(*layer.offset)
+        self.selection_mode = True
+        return True
+
+    @staticmethod
+    def _to_qimage(px: np.ndarray) -> QImage:
+        import cv2
+
+        from ganstudio.core.pixels import to_8bit
+
+        px = to_8bit(px)
+        h, w = px.shape[:2]
+        k = min(1.0, PREVIEW_MAX_SIDE / max(w, h))
+        if k < 1.0:
+            px = cv2.resize(px, (max(1, int(w * k)), max(1, int(h * k))), interpolation=cv2.INTER_AREA)
+        px = np.ascontiguousarray(px)
+        hh, ww = px.shape[:2]
+        return QImage(px.data, ww, hh, 4 * ww, QImage.Format.Format_RGBA8888).copy()
 
     @staticmethod
     def _preview_image(layer: Any) -> QImage:
@@ -254,12 +308,18 @@ class TransformTool(Tool):
             return False
         layer, m = self.layer, self.matrix()
         identity = self.is_identity()
+        selection = self.selection_mode_applied = self.selection_mode
         self._finish()
         doc = canvas.document
         if identity or not doc.contains(layer):
             return False
         try:
-            affine_transform_layer(doc, m, layer, method=self.method)
+            if selection:
+                from ganstudio.core.transform import transform_selection
+
+                transform_selection(doc, m, layer, method=self.method)
+            else:
+                affine_transform_layer(doc, m, layer, method=self.method)
         except (ValueError, PermissionError) as exc:
             self.message(str(exc))
             return False
@@ -283,6 +343,8 @@ class TransformTool(Tool):
         canvas = self._canvas
         self.layer = None
         self._image = None
+        self._stay_image = None
+        self.selection_mode = False
         self._mode = ""
         self.sx = self.sy = 1.0
         self.angle = self.tx = self.ty = 0.0
@@ -310,10 +372,17 @@ class TransformTool(Tool):
         to_doc = QTransform(b.w / img.width(), 0, 0, b.h / img.height(), b.x, b.y)
         mt = QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], m[0, 2], m[1, 2])
         view = QTransform(z, 0, 0, z, o.x(), o.y())
+        opacity = float(self.layer.opacity) if self.layer.visible else 0.0
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        if self._stay_image is not None:     # selection mode: what stays, where it is
+            lb = self.layer.bounds
+            st = self._stay_image
+            painter.setTransform(QTransform(lb.w / st.width(), 0, 0, lb.h / st.height(), lb.x, lb.y) * view)
+            painter.setOpacity(opacity)
+            painter.drawImage(QPointF(0, 0), st)
         painter.setTransform(to_doc * mt * view)
-        painter.setOpacity(float(self.layer.opacity) if self.layer.visible else 0.0)
+        painter.setOpacity(opacity)
         painter.drawImage(QPointF(0, 0), img)
         painter.restore()
         painter.save()
@@ -402,4 +471,6 @@ class TransformTool(Tool):
         self.apply_button.setEnabled(self.active)
         self.cancel_button.setEnabled(self.active)
         self.state_label.setText(
-            f"“{self.layer.name}”" if self.active else "Click the image (or Ctrl+T) to transform the active layer.")
+            (f"The selection of “{self.layer.name}”" if self.selection_mode else f"“{self.layer.name}”")
+            if self.active else "Click the image (or Ctrl+T) to transform the active layer "
+                                "(with a selection: the selected pixels).")
