@@ -40,7 +40,8 @@ from .geometry import Rect
 from .layers import LabelLayer, Layer
 
 __all__ = ["Adjustment", "LevelsChannel", "Levels", "Curves", "HueSaturation", "BrightnessContrast",
-           "apply_adjustment", "adjusted_layer_pixels", "apply_precomputed", "apply_pixel_op", "pixel_op_region",
+           "apply_adjustment", "adjusted_layer_pixels", "apply_precomputed", "apply_pixel_op",
+           "pixel_op_region", "compute_pixel_op",
            "spline_curve", "rgb_to_hsl", "hsl_to_rgb"]
 
 PixelFn = Callable[[np.ndarray], np.ndarray]

@@ -154,7 +154,8 @@ def add_layers(doc: Document, images: Iterable[tuple[str, np.ndarray]], *,
         layers.append(RasterLayer(name, np.ascontiguousarray(px), offset=off))
     if not layers:
         return []
-    with doc.history.transaction("Open as layers" if len(layers) > 1 else f"Open as layer “{layers[0].name}”"):
+    label = "Open as layers" if len(layers) > 1 else f"Open as layer “{layers[0].name}”"
+    with doc.history.transaction(label):
         for la in layers:
             doc.add_layer(la, activate=True)     # each above the previous one
     return layers

@@ -48,7 +48,8 @@ def rich_doc(dtype=np.uint8) -> Document:
     mask = np.array([[255, 0, 128], [10, 20, 30]], np.uint8)
     doc.add_layer(RasterLayer("top", top, offset=(1, 1), mask=mask))
     labels = np.arange(24, dtype=np.uint8).reshape(4, 6) % 3
-    doc.add_layer(LabelLayer("labels", labels, [LabelClass(1, "a", (255, 0, 0)), LabelClass(2, "b", (0, 0, 255))]))
+    palette = [LabelClass(1, "a", (255, 0, 0)), LabelClass(2, "b", (0, 0, 255))]
+    doc.add_layer(LabelLayer("labels", labels, palette))
     sel = np.zeros((4, 6), np.uint8)
     sel[0, 0], sel[1, 4], sel[3, 5] = 255, 128, 7
     doc.set_selection(sel)
@@ -354,7 +355,8 @@ def test_transform_selection_grows_the_layer_soft_edges_16bit_and_refusals() -> 
     assert abs(int(la.data[1, 3 + 2, 3]) - 65535 // 2) < 300         # doc x = 2: stays only
     assert int(la.data[6, 3 + 2, 3]) == 65535                        # unselected: untouched
     assert abs(int(la.data[1, 0, 3]) - 65535 // 2) < 300             # doc x = -3: moved only
-    la2 = doc.add_layer(RasterLayer("m", np.zeros((10, 10, 4), np.uint8), mask=np.full((10, 10), 255, np.uint8)))
+    la2 = doc.add_layer(RasterLayer("m", np.zeros((10, 10, 4), np.uint8),
+                                    mask=np.full((10, 10), 255, np.uint8)))
     with pytest.raises(ValueError, match="mask"):
         tf.transform_selection(doc, tf.free_transform_matrix((5, 5), 2, 2), la2)
     lab = doc.add_layer(LabelLayer("l", np.full((10, 10), 1, np.uint8), [LabelClass(1, "a", (1, 1, 1))]))

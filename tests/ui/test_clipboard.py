@@ -105,7 +105,8 @@ def test_cut_copy_merged_and_paste_as_new_image(window, qtbot, make_doc) -> None
     assert doc.layers[1].data[0, 25, 3] == 65535
 
 
-def test_open_as_layers_from_the_file_menu(window, qtbot, make_doc, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_open_as_layers_from_the_file_menu(window, qtbot, make_doc, tmp_path,  # noqa: ANN001
+                                           monkeypatch) -> None:
     from PIL import Image
 
     a = tmp_path / "a.png"

@@ -252,7 +252,8 @@ class CropTool(Tool):
         shade = QColor(0, 0, 0, 140)
         # four bands around the rectangle (the area that will be cut away)
         painter.fillRect(QRectF(vp.left(), vp.top(), vp.width(), max(0.0, vr.top() - vp.top())), shade)
-        painter.fillRect(QRectF(vp.left(), vr.bottom(), vp.width(), max(0.0, vp.bottom() - vr.bottom())), shade)
+        below = max(0.0, vp.bottom() - vr.bottom())
+        painter.fillRect(QRectF(vp.left(), vr.bottom(), vp.width(), below), shade)
         painter.fillRect(QRectF(vp.left(), vr.top(), max(0.0, vr.left() - vp.left()), vr.height()), shade)
         painter.fillRect(QRectF(vr.right(), vr.top(), max(0.0, vp.right() - vr.right()), vr.height()), shade)
         pen = QPen(QColor(255, 255, 255, 110), 1)
@@ -273,7 +274,8 @@ class CropTool(Tool):
         if r is not None:
             text = f"{r.w} × {r.h}"
             fm = painter.fontMetrics()
-            box = QRect(int(vr.left()), int(vr.bottom()) + 6, fm.horizontalAdvance(text) + 12, fm.height() + 4)
+            box = QRect(int(vr.left()), int(vr.bottom()) + 6, fm.horizontalAdvance(text) + 12,
+                        fm.height() + 4)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(0, 0, 0, 170))
             painter.drawRoundedRect(box, 3, 3)
@@ -335,6 +337,7 @@ class CropTool(Tool):
         if self._widget is None:
             return
         r = self.crop_rect()
-        self.size_label.setText("Drag over the image" if r is None else f"{r.w} × {r.h} px at ({r.x}, {r.y})")
+        self.size_label.setText("Drag over the image" if r is None
+                                else f"{r.w} × {r.h} px at ({r.x}, {r.y})")
         self.apply_button.setEnabled(r is not None)
         self.cancel_button.setEnabled(r is not None)

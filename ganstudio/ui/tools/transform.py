@@ -471,6 +471,7 @@ class TransformTool(Tool):
         self.apply_button.setEnabled(self.active)
         self.cancel_button.setEnabled(self.active)
         self.state_label.setText(
-            (f"The selection of “{self.layer.name}”" if self.selection_mode else f"“{self.layer.name}”")
+            (f"The selection of “{self.layer.name}”" if self.selection_mode
+             else f"“{self.layer.name}”")
             if self.active else "Click the image (or Ctrl+T) to transform the active layer "
                                 "(with a selection: the selected pixels).")
