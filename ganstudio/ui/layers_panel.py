@@ -93,7 +93,7 @@ class LayersPanel(QWidget):
         self.view.collapsed.connect(lambda i: self._expanded_changed(i, False))
         self.view.expanded.connect(lambda i: self._expanded_changed(i, True))
         self._collapsed: set[int] = set()           # uids of groups the user collapsed
-        self._shown_active: Layer | None = None
+        self._shown_active = 0                      # uid (no reference: documents must go)
         self.model.modelReset.connect(self._after_reset)
         layout.addWidget(self.view, 1)
 
@@ -155,13 +155,13 @@ class LayersPanel(QWidget):
         idx = self.model.index_for(node, COL_NAME)
         sm = self.view.selectionModel()
         if idx.isValid():
-            if node is not self._shown_active:       # newly active: expand the groups above
+            fresh = node.uid != self._shown_active
+            if fresh:                                  # newly active: expand the groups above
                 p = idx.parent()
                 while p.isValid():
                     self.view.setExpanded(p.siblingAtColumn(0), True)
                     p = p.parent()
-            fresh = node is not self._shown_active
-            self._shown_active = node
+            self._shown_active = node.uid
             if sm.currentIndex() != idx:
                 # the view scrolls to (and so expands the groups above) a new current row: only
                 # for a newly active node, not when a change elsewhere reset the model
