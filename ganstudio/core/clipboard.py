@@ -10,8 +10,8 @@ A :class:`Clip` is straight RGBA (uint8 or uint16, the source's depth kept) crop
 selection's bounds, its alpha multiplied by the selection (soft selections give soft edges, as in
 GIMP / Krita / Photoshop) and, for a single layer, by the layer's enabled mask (what is seen is
 what is copied); ``origin`` is where its top-left was in the document, so Paste puts it back at
-the same position. A label layer is copied as its palette colours. ``merged`` copies the
-composite of every visible layer (Copy merged / Copy visible).
+the same position. A label layer is copied as its palette colours, a layer group as its
+composite. ``merged`` copies the composite of every visible layer (Copy merged / Copy visible).
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ def copy_pixels(doc: Document, layer: Layer | None = None, *, merged: bool = Fal
             return None
         px = composite(doc, rect, dtype=_doc_dtype(doc)).copy()
         return Clip(_scale_alpha(px, _coverage(doc, rect)), (rect.x, rect.y), "Pasted (merged)")
-    layer = doc.active_layer if layer is None else layer
+    layer = doc.active_node if layer is None else layer
     if layer is None:
         raise ValueError("there is no active layer to copy from (select a layer, or Copy merged)")
+    if layer.is_group:
+        return _copy_group(doc, layer)
     sb = layer.bounds if doc.selection is None else doc.selection_bounds()
     rect = None if sb is None else sb.intersect(layer.bounds)
     if doc.selection is not None and rect is not None:
@@ -86,6 +88,22 @@ def copy_pixels(doc: Document, layer: Layer | None = None, *, merged: bool = Fal
     if mask is not None:
         px = _scale_alpha(px, mask[lr.slices()])
     return Clip(_scale_alpha(px, _coverage(doc, rect)), (rect.x, rect.y), f"{layer.name} (pasted)")
+
+
+def _copy_group(doc: Document, group: Layer) -> Clip | None:
+    """A layer group copies as its composite, as it shows (the group's opacity included)."""
+    from .compositing import composite_layers
+    from .pixels import layers_bit_depth
+
+    leaves = [la for la in group.leaves()]  # type: ignore[attr-defined]
+    gb = group.bounds
+    sb = gb if doc.selection is None else doc.selection_bounds()
+    rect = None if sb is None or gb.is_empty() else sb.intersect(gb)
+    if rect is None or rect.is_empty():
+        return None
+    dtype = np.uint16 if layers_bit_depth(leaves) == 16 else np.uint8
+    px = np.array(composite_layers(leaves, rect, dtype=dtype), copy=True)
+    return Clip(_scale_alpha(px, _coverage(doc, rect)), (rect.x, rect.y), f"{group.name} (pasted)")
 
 
 def _doc_dtype(doc: Document) -> type:

@@ -290,7 +290,7 @@ def update(window: MainWindow) -> None:
         a[name].setEnabled(has)
     a["image_crop"].setEnabled(sel)
     a["edit_copy_merged"].setEnabled(has)
-    a["edit_copy"].setEnabled(layer is not None)
+    a["edit_copy"].setEnabled(has and getattr(doc, "active_node", layer) is not None)
     a["edit_cut"].setEnabled(editable)
     a["file_open_layers"].setEnabled(has)
     for name in ("image_rotate_cw", "image_rotate_ccw", "image_rotate_180", "image_flip_h",

@@ -366,3 +366,18 @@ def test_transform_selection_grows_the_layer_soft_edges_16bit_and_refusals() -> 
     lab.labels[0:2, 0:2] = 1
     tf.transform_selection(doc, np.array([[1, 0, 5], [0, 1, 5]], float), lab)
     assert lab.labels[0, 0] == 0 and lab.labels[5, 5] == 1 and lab.labels[9, 9] == 2
+
+
+def test_copy_of_a_layer_group_is_its_composite() -> None:
+    doc = Document(8, 8)
+    a = doc.add_layer(RasterLayer("a", np.tile(np.array([255, 0, 0, 255], np.uint8), (8, 8, 1))))
+    top = np.zeros((4, 4, 4), np.uint8)
+    top[...] = (0, 255, 0, 255)
+    b = doc.add_layer(RasterLayer("b", top, offset=(2, 2)))
+    g = doc.group_layers([a, b])
+    doc.active_node = g
+    c = clip.copy_pixels(doc)
+    assert c.size == (8, 8) and tuple(c.pixels[3, 3]) == (0, 255, 0, 255)
+    assert tuple(c.pixels[0, 0]) == (255, 0, 0, 255)
+    with pytest.raises(ValueError):
+        clip.cut_pixels(doc)                      # a group has no pixels of its own to cut
