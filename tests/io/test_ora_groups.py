@@ -219,3 +219,27 @@ def test_our_groups_round_trip_exactly(tmp_path: Path, rng) -> None:
     with zipfile.ZipFile(path) as zf:
         merged = zf.read("mergedimage.png")
     assert merged                                   # written from the group-aware composite
+
+
+def test_snapshot_save_keeps_groups(tmp_path: Path, rng) -> None:
+    """Saves and autosaves write a copy-on-write snapshot: the groups must be in it."""
+    from ganstudio.core.snapshot import DocumentSnapshot
+
+    doc = Document(4, 4)
+    a = doc.add_layer(RasterLayer("a", rng.integers(0, 256, (4, 4, 4), dtype=np.uint8)))
+    b = doc.add_layer(RasterLayer("b", rng.integers(0, 256, (4, 4, 4), dtype=np.uint8),
+                                  blend_mode=BlendMode.EXCLUSION))
+    g = doc.group_layers([b], name="G")
+    doc.set_layer_attr(g, "pass_through", False)
+    doc.set_layer_attr(g, "opacity", 0.3)
+    with DocumentSnapshot(doc) as snap:
+        with doc.edit_pixels(a) as px:                 # edits after the snapshot are not saved
+            px[...] = 0
+        copy = snap.materialize()
+    assert tree(copy) == ["a", ("G", ["b"])]
+    save_ora(copy, tmp_path / "snap.ora", mark_saved=False)
+    again = load_ora(tmp_path / "snap.ora")
+    ag = again.root.children[1]
+    assert ag.is_group and not ag.pass_through and ag.opacity == pytest.approx(0.3)
+    assert again.layers[1].blend_mode is BlendMode.EXCLUSION
+    assert (again.layers[0].pixels != 0).any()

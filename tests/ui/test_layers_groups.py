@@ -246,3 +246,26 @@ def test_merge_down_stays_inside_its_group(window, make_doc) -> None:  # noqa: A
     doc.move_node(top, grey.parent)                           # now grey's sibling
     doc.active_layer = top
     assert window.qactions["layer_merge_down"].isEnabled()
+
+
+def test_ctrl_s_and_reopen_keep_the_groups(window, make_doc, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QFileDialog
+
+    doc = three_layer_doc(make_doc)
+    window.add_document(doc)
+    doc.active_layer = doc.layers[1]
+    window.qactions["layer_group"].trigger()
+    g = doc.active_node
+    window.layers_panel.blend.setCurrentIndex(window.layers_panel.blend.findData("normal"))
+    path = tmp_path / "grouped.ora"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.qactions["file_save"].trigger()                       # no path yet: Save As
+    assert path.exists() and not doc.modified
+    window.close_document(ask=False)
+    again = window.open_path(path)
+    assert tree(again) == ["Background", ("Group 1", ["grey"]), "top"]
+    ag = again.root.children[1]
+    assert ag.name == g.name and not ag.pass_through and px(again) == (128, 128, 128, 255)
+    assert not again.metadata.get("lossy_import")
+    model = window.layers_panel.model
+    assert model.rowCount(model.index_for(ag, 0)) == 1

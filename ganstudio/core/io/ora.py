@@ -86,7 +86,8 @@ _ORA_TO_BLEND.update({
     "color-dodge": "color-dodge", "difference": "difference",
 })
 #: composite-ops some programs put on a group to say "pass-through"
-_PASS_THROUGH_OPS = ("svg:pass-through", "mypaint:pass-through", "krita:pass through")
+_PASS_THROUGH_OPS = ("svg:pass-through", "mypaint:pass-through", "krita:pass through",
+                     "gimp:pass-through")
 
 
 # ---------------------------------------------------------------------------------------------
