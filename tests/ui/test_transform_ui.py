@@ -26,6 +26,17 @@ def drag(canvas, points, modifier=Qt.KeyboardModifier.NoModifier) -> None:  # no
     QTest.mouseRelease(view, Qt.MouseButton.LeftButton, modifier, vp(canvas, *points[-1]))
 
 
+def hover(canvas, x: float, y: float) -> None:  # noqa: ANN001
+    """A mouse move with no button held (QTest.mouseMove maps buttonless moves oddly offscreen)."""
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    local = QPointF(vp(canvas, x, y))
+    ev = QMouseEvent(QMouseEvent.Type.MouseMove, local, canvas.viewport().mapToGlobal(local),
+                     Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(canvas.viewport(), ev)
+
+
 def menu_action(window, menu: str, sub: str, name: str):  # noqa: ANN001, ANN201
     m = window.menus[menu]
     subm = next(a.menu() for a in m.actions() if a.menu() is not None
@@ -107,6 +118,10 @@ def test_crop_tool_drag_handles_enter_and_escape(window, qtbot) -> None:  # noqa
     assert tool.crop_rect() == Rect(50, 40, 90, 70)
     drag(canvas, [(90, 70), (80, 60)])                         # move inside
     assert tool.crop_rect() == Rect(40, 30, 90, 70)
+    hover(canvas, 130, 100)                                    # the cursor says what a drag does
+    assert canvas.viewport().cursor().shape() == Qt.CursorShape.SizeFDiagCursor
+    hover(canvas, 85, 65)
+    assert canvas.viewport().cursor().shape() == Qt.CursorShape.SizeAllCursor
     QTest.keyClick(canvas, Qt.Key.Key_Escape)
     assert tool.rect is None and doc.size == (200, 150)
     # aspect preset 1:1: the drag makes a square
@@ -141,6 +156,10 @@ def test_free_transform_scale_rotate_live_preview_enter_and_escape(window, qtbot
     tool = window.tools.current
     assert tool.name == "transform" and tool.active and tool.layer is layer
     assert canvas.preview_hidden is layer                       # the tool draws it live
+    hover(canvas, 150, 80)                                      # outside the box: rotate
+    assert canvas.viewport().cursor().shape() == Qt.CursorShape.PointingHandCursor
+    hover(canvas, 110, 80)                                      # the right edge handle
+    assert canvas.viewport().cursor().shape() == Qt.CursorShape.SizeHorCursor
     # Esc cancels: nothing changed, the layer shows again
     drag(canvas, [(110, 90), (130, 110)])                       # bottom-right handle: scale
     assert tool.sx == pytest.approx(2.0) and tool.sy == pytest.approx(2.0)

@@ -104,6 +104,24 @@ class CropTool(Tool):
         return "move" if self.rect.normalized().contains(pos) else "new"
 
     # -- mouse -------------------------------------------------------------------------------------
+    _CURSORS = {"h0": Qt.CursorShape.SizeFDiagCursor, "h2": Qt.CursorShape.SizeFDiagCursor,
+                "h1": Qt.CursorShape.SizeBDiagCursor, "h3": Qt.CursorShape.SizeBDiagCursor,
+                "h4": Qt.CursorShape.SizeVerCursor, "h6": Qt.CursorShape.SizeVerCursor,
+                "h5": Qt.CursorShape.SizeHorCursor, "h7": Qt.CursorShape.SizeHorCursor,
+                "move": Qt.CursorShape.SizeAllCursor, "new": Qt.CursorShape.CrossCursor}
+
+    def hover_cursor(self, canvas: Canvas, pos: QPointF) -> Qt.CursorShape:
+        """The cursor over ``pos``: resize over a handle, move inside, cross elsewhere."""
+        if self._canvas is not None and canvas.document is not self._canvas.document:
+            return Qt.CursorShape.CrossCursor
+        return self._CURSORS[self._hit(canvas, pos)]
+
+    def overlay_rect(self, canvas: Canvas, pos: QPointF | None) -> QRect | None:
+        # called on every hover move: the cursor follows what a press would do there
+        if pos is not None and pos == canvas.hover_pos and not self._mode:
+            canvas.viewport().setCursor(self.hover_cursor(canvas, pos))
+        return None
+
     def press(self, canvas: Canvas, pos: QPointF, event: QMouseEvent) -> None:
         self._same_document(canvas)
         self._canvas = canvas

@@ -223,6 +223,34 @@ class TransformTool(Tool):
         return "move" if poly.containsPoint(pos, Qt.FillRule.OddEvenFill) else "rotate"
 
     # -- mouse -------------------------------------------------------------------------------------
+    def hover_cursor(self, canvas: Canvas, pos: QPointF) -> Qt.CursorShape:
+        """Resize over a handle, move inside the box, rotate (a pointing hand) outside it."""
+        if not self.active or canvas is not self._canvas:
+            return Qt.CursorShape.SizeAllCursor
+        hit = self._hit(canvas, pos)
+        if hit == "move":
+            return Qt.CursorShape.SizeAllCursor
+        if hit == "rotate":
+            return Qt.CursorShape.PointingHandCursor
+        hx, hy = self._HANDLE_DIRS[int(hit[1:])]
+        # the handle's direction on screen (the box may be turned)
+        a = math.radians(self.angle)
+        dx, dy = hx * math.cos(a) - hy * math.sin(a), hx * math.sin(a) + hy * math.cos(a)
+        ang = math.degrees(math.atan2(dy, dx)) % 180.0
+        if ang < 22.5 or ang >= 157.5:
+            return Qt.CursorShape.SizeHorCursor
+        if ang < 67.5:
+            return Qt.CursorShape.SizeFDiagCursor
+        if ang < 112.5:
+            return Qt.CursorShape.SizeVerCursor
+        return Qt.CursorShape.SizeBDiagCursor
+
+    def overlay_rect(self, canvas: Canvas, pos: QPointF | None) -> QRectF | None:
+        # called on every hover move: the cursor follows what a press would do there
+        if pos is not None and pos == canvas.hover_pos and not self._mode:
+            canvas.viewport().setCursor(self.hover_cursor(canvas, pos))
+        return None
+
     def press(self, canvas: Canvas, pos: QPointF, event: QMouseEvent) -> None:
         if not self.active or self._canvas is not canvas:
             if not self.begin(canvas):
