@@ -267,3 +267,19 @@ def test_ctrl_s_and_reopen_keep_the_groups(window, make_doc, tmp_path, monkeypat
     assert not again.metadata.get("lossy_import")
     model = window.layers_panel.model
     assert model.rowCount(model.index_for(ag, 0)) == 1
+
+
+def test_merge_down_at_the_top_of_a_group_stays_in_it(window, make_doc) -> None:  # noqa: ANN001
+    doc = three_layer_doc(make_doc)
+    window.add_document(doc)
+    bg, grey, top = doc.layers
+    g = doc.group_layers([bg, grey], name="G")                  # ["top" above the group]
+    assert tree(doc) == [("G", ["Background", "grey"]), "top"]
+    before = px(doc)
+    doc.active_layer = grey
+    steps = len(doc.history)
+    window.qactions["layer_merge_down"].trigger()
+    assert tree(doc) == [("G", ["Background"]), "top"] and doc.layers[0].parent is g
+    assert len(doc.history) == steps + 1 and px(doc) == before
+    doc.history.undo()
+    assert tree(doc) == [("G", ["Background", "grey"]), "top"]

@@ -99,8 +99,12 @@ class LayerCommands:
             return
         parent, pos = doc.position_of(node)
         below = doc.children_of(parent)[pos - 1] if pos > 0 else None
-        if below is not None and not below.is_group:   # only into a layer of the same group
-            merge_down(doc, node)
+        if below is None or below.is_group:            # only into a layer of the same group
+            return
+        with doc.history.transaction(f"Merge down “{node.name}”"):
+            merged = merge_down(doc, node)
+            if doc.position_of(merged) != (parent, pos - 1):   # keep it where the lower layer was
+                doc.move_node(merged, parent, pos - 1)
 
     def _move_active(self, delta: int) -> None:
         """One step up / down among the node's siblings; past the end of a group, out of it."""
