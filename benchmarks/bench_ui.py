@@ -267,8 +267,21 @@ def action_stalls(app, size: tuple[int, int], tmp: Path, diagnose: bool = False)
     doc = bench_document(w, h)
     canvas = win.add_document(doc)
     canvas.fit()
-    canvas.render_all_now()
     pump(app, 300)
+    canvas.render_all_now()
+
+    def settle(force: bool = True) -> None:
+        """Until the canvas has drawn every visible tile (its progressive render of a 24 MP
+        document takes seconds on this CPU: that is the canvas's own work, not the action's).
+        ``force``: in one go (render_all_now), else as the canvas does it (budgeted paints)."""
+        pump(app, 100)
+        while canvas.pending:
+            if force:
+                canvas.render_all_now()
+            pump(app, 50)
+        pump(app, 200)
+
+    settle()
     beat = Heartbeat(diagnose)
     beat.start()
     out: dict = {}
@@ -278,7 +291,7 @@ def action_stalls(app, size: tuple[int, int], tmp: Path, diagnose: bool = False)
         r = Rect(100, 100, 300, 300)
         with doc.edit_pixels(layer, r, "bench edit") as px:   # the whole array; r is what changes
             px[r.slices()] = (255, 0, 0, 255)
-        pump(app, 400)   # its repaint is done before the action starts
+        settle()   # its repaint is done before the action starts
 
     # -- save (Ctrl+S path: snapshot + worker thread + nested event loop) -----------------------------
     edit()
@@ -320,7 +333,7 @@ files = [{ name = "bench.pth", url = "http://127.0.0.1:9/bench.pth" }]
     weights.write_bytes(np.random.default_rng(2).integers(0, 255, 64 << 20, dtype=np.uint8).tobytes())
     dlg = mm.ModelManagerDialog(win, store=store)
     dlg.show()
-    pump(app, 200)
+    settle()
     t0 = now_ms()
     dlg.import_file(str(weights), mid="bench.model")
     pump_until(app, lambda: dlg._thread is None)
@@ -377,6 +390,7 @@ files = [{ name = "bench.pth", url = "http://127.0.0.1:9/bench.pth" }]
             inputs, rect = gather_inputs(window.document, source="composite")
             return inputs, request, window.placement(rect)
 
+    settle()
     ui = BenchUI()
     ui.window = win
     win.task_uis[ui.id] = ui
@@ -388,8 +402,9 @@ files = [{ name = "bench.pth", url = "http://127.0.0.1:9/bench.pth" }]
     t_call = now_ms()
     pump_until(app, lambda: job.done and job.data.get("handled") and len(doc.layers) == n_layers + 1)
     t_applied = now_ms()
-    pump(app, 300)                         # the repaints after the new layer
     t_end = now_ms()
+    settle(force=False)                    # the canvas re-renders the tiles under the new layer
+    t_repainted = now_ms()
     assert job.error is None, job.error
     beat.report(out, "submit", t0, marks["inputs"], call_ms=t_call - t0, s=(marks["inputs"] - t0) / 1000)
     beat.report(out, "progress", marks["inputs"], marks["returned"],
@@ -397,6 +412,7 @@ files = [{ name = "bench.pth", url = "http://127.0.0.1:9/bench.pth" }]
                 note=f"{win.job_bridge.progress_events - events0} updates sent, "
                      f"{win.job_bridge.progress_delivered - delivered0} drawn")
     beat.report(out, "apply", marks["returned"], t_end, s=(t_applied - marks["returned"]) / 1000)
+    beat.report(out, "repaint", t_end, t_repainted, s=(t_repainted - t_end) / 1000)
     # the noise floor: the same heartbeat with nothing to do, for 3 s
     t0 = now_ms()
     pump(app, 3000)
@@ -504,6 +520,10 @@ def main() -> int:
     assert "torch" not in sys.modules
     global _APP
     app = _APP = QApplication.instance() or QApplication([])
+    from ganstudio.ui.app import tune_threads
+
+    tune_threads()   # as run_app does
+    print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms", flush=True)
     size = (6000, 4000)  # 24 MP
     moves = 40 if args.quick else 120
     s100 = sfit = stall = None
@@ -518,7 +538,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gs-bench-stall-") as tmp:
         acts = action_stalls(app, size, Path(tmp), args.diagnose)
     print(f"longest event-loop stall per action, 24 MP (6000x4000), 5 layers (target <= {TARGET_MS:.0f} ms):")
-    for key, _label in ACTIONS + [("idle", "")]:
+    for key, _label in ACTIONS + [("repaint", ""), ("idle", "")]:
         a = acts[key]
         ok = "ok" if a["stall_ms"] <= TARGET_MS else "OVER"
         print(f"  {key:9s} {a['stall_ms']:7.1f} ms  {ok:4s} GUI-thread CPU in one gap {a['busy_ms']:6.1f} ms "
@@ -528,10 +548,13 @@ def main() -> int:
     if args.markdown:
         ok = lambda good: "yes" if good else "**no**"  # noqa: E731
         load = os.getloadavg()
+        extra_rows = [("repaint", "Canvas re-render after the apply (its own budgeted progressive paints)"),
+                      ("idle", "Noise floor: the heartbeat alone for 3 s, nothing running")]
         rows = "\n".join(
-            f"| {label} | {acts[k]['stall_ms']:.1f} ms | ≤ {TARGET_MS:.0f} ms | {ok(acts[k]['stall_ms'] <= TARGET_MS)} "
+            f"| {label} | {acts[k]['stall_ms']:.1f} ms | {acts[k]['busy_ms']:.1f} ms "
+            f"| {ok(acts[k]['stall_ms'] <= TARGET_MS)} | {ok(acts[k]['busy_ms'] <= TARGET_MS)} "
             f"| {acts[k]['s']:.2f} s{(' — ' + acts[k]['note']) if acts[k].get('note') else ''} |"
-            for k, label in ACTIONS)
+            for k, label in ACTIONS + extra_rows)
         other = ""
         if start is not None and s100 is not None and sfit is not None and stall is not None:
             other = f"""
@@ -563,9 +586,16 @@ The stall is the longest gap between the ticks of a 5 ms QTimer heartbeat on the
 while the action runs, from the click (the call) until its effect is on screen. Target: no gap
 over {TARGET_MS:.0f} ms (one frame at 60 Hz).
 
-| action | longest stall | target | met | action took |
-|---|---|---|---|---|
+| action | longest gap (wall clock) | most GUI-thread CPU in one gap | gap ≤ {TARGET_MS:.0f} ms | GUI work ≤ {TARGET_MS:.0f} ms | action took |
+|---|---|---|---|---|---|
 {rows}
+
+Two figures per action, because on this shared machine the wall clock mostly measures the other
+processes: **longest gap** is what a user would feel here (it includes waiting for a core and for
+the GIL while the worker thread runs; compare the noise-floor row, measured with nothing
+running); **GUI-thread CPU** is the most CPU time the GUI thread itself spent inside any one gap
+(`time.thread_time()`), i.e. the work the action still puts on the event loop: the part the code
+controls. `--diagnose` prints where the late ticks were spent (stack samples of the GUI thread).
 
 What each row covers:
 - **save**: `window._save_to` (the Ctrl+S path): a copy-on-write `DocumentSnapshot` on the GUI

@@ -130,6 +130,7 @@ class Autosaver:
             self.ora_path = self.recovery_dir / f"{self.id}.ora"
             self.json_path = self.recovery_dir / f"{self.id}.json"
         self.adopted = adopt is not None
+        self._may_have_files = self.adopted   # set before each write: files may exist from then on
         self.last_save: float = time.monotonic()
         self.last_error: BaseException | None = None
         self.failures = 0
@@ -208,6 +209,7 @@ class Autosaver:
                 copy = snap.materialize()
                 snap.release()
                 self.recovery_dir.mkdir(parents=True, exist_ok=True)
+                self._may_have_files = True
                 save_ora(copy, self.ora_path, compress_level=self.compress_level, thumbnail=True,
                          mark_saved=False, workers=2)
                 sidecar = {
@@ -245,9 +247,12 @@ class Autosaver:
         return f"Autosave failed ({self.failures}x): {self.last_error} — retrying"
 
     def _remove_files(self) -> None:
+        if not self._may_have_files:   # the window's tick calls this every 10 s: no syscalls
+            return
         for p in (self.json_path, self.ora_path):  # sidecar first: no entry without its project
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+        self._may_have_files = False
 
     def _stop(self) -> None:
         self.wait()

@@ -196,8 +196,13 @@ class FileCommands:
                 save_ora(copy, path, mark_saved=False)
             except BaseException as exc:  # noqa: BLE001 - shown to the user, never lost
                 outcome["error"] = exc
+                return
             finally:
                 snap.release()
+            try:  # the recent-files list is an INI write + sync: here, not on the GUI thread
+                settings_mod.add_recent_file(str(path.resolve()))
+            except Exception:  # noqa: BLE001 - the save itself succeeded
+                log.warning("could not update the recent files", exc_info=True)
 
         self.status_message(f"Saving {path.name}…", 0)  # type: ignore[attr-defined]
         worker = threading.Thread(target=work, name="ganstudio-save", daemon=True)
@@ -221,7 +226,6 @@ class FileCommands:
             doc.set_path(path)
         doc.metadata.pop("lossy_import", None)
         doc.mark_modified(getattr(doc, "revision", 0) != snap.revision)
-        settings_mod.add_recent_file(str(path.resolve()))
         self._refresh_recent()
         self.status_message(f"Saved {path.name}")  # type: ignore[attr-defined]
         return True
