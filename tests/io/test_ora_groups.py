@@ -243,3 +243,18 @@ def test_snapshot_save_keeps_groups(tmp_path: Path, rng) -> None:
     assert ag.is_group and not ag.pass_through and ag.opacity == pytest.approx(0.3)
     assert again.layers[1].blend_mode is BlendMode.EXCLUSION
     assert (again.layers[0].pixels != 0).any()
+
+
+def test_autosave_and_recovery_keep_groups(tmp_path: Path, rng) -> None:
+    from ganstudio.core.autosave import Autosaver
+
+    doc = Document(4, 4)
+    doc.add_layer(RasterLayer("a", rng.integers(0, 256, (4, 4, 4), dtype=np.uint8)))
+    b = doc.add_layer(RasterLayer("b", rng.integers(0, 256, (4, 4, 4), dtype=np.uint8)))
+    g = doc.group_layers([b], name="G")
+    doc.set_layer_attr(g, "visible", False)
+    saver = Autosaver(doc, tmp_path / "rec", interval_s=0, background=False)
+    assert saver.maybe_save()
+    back = load_ora(saver.ora_path)             # what recover() opens after a crash
+    assert tree(back) == ["a", ("G", ["b"])] and not back.root.children[1].visible
+    saver.close()
