@@ -473,6 +473,21 @@ class Document:
                               position=_index_in(par.children, layer) + 1,
                               label=f"Duplicate {kind} “{layer.name}”")
 
+    def replace_layer(self, old: Layer, new: Layer, *, label: str | None = None,
+                      activate: bool = True) -> Layer:
+        """Put ``new`` exactly where ``old`` is (same group, same place) and delete ``old``. One
+        undo step. (``remove_layer`` + ``add_layer(index=...)`` can land in a neighbouring group
+        when ``old`` was the top layer of its group.)"""
+        if not self.contains(old):
+            raise ValueError("layer is not in this document")
+        par = old._parent  # noqa: SLF001
+        assert par is not None
+        pos = _index_in(par.children, old)
+        with self.history.transaction(label or f"Replace layer “{old.name}”"):
+            self.remove_layer(old)
+            self.add_layer(new, parent=par, position=pos, activate=activate)
+        return new
+
     def move_layer(self, layer: Layer, new_index: int) -> None:
         """Reorder: ``new_index`` is the position in ``doc.layers`` (bottom first) after the move;
         the layer lands right below the layer now there (in that layer's group), or on top."""

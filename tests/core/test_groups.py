@@ -345,3 +345,15 @@ def test_group_rgba_is_its_isolated_composite() -> None:
                          solid("b", (0, 0, 255, 128), (1, 1))])
     assert g.rgba()[0, 0].tolist() == [127, 0, 128, 255]
     assert g.duplicate().name == "g copy" and names(g.duplicate().children) == ["a", "b"]
+
+
+def test_replace_layer_keeps_the_place_in_its_group(doc: Document) -> None:
+    a, b, c, d = doc.layers
+    doc.group_layers([b, c], name="G")
+    new = solid("new", (9, 9, 9, 255))
+    steps = len(doc.history)
+    doc.replace_layer(c, new)                  # c is the top of G
+    assert tree(doc) == ["a", ("G", ["b", "new"]), "d"] and doc.active_layer is new
+    assert len(doc.history) == steps + 1
+    doc.history.undo()
+    assert tree(doc) == ["a", ("G", ["b", "c"]), "d"]
