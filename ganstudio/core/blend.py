@@ -175,51 +175,69 @@ LUMA = (0.3, 0.59, 0.11)
 
 def lum(c: np.ndarray) -> np.ndarray:
     """Lum(C) = 0.3 R + 0.59 G + 0.11 B."""
-    return LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2]
+    out = np.multiply(c[0], LUMA[0], dtype=np.float32)
+    out += LUMA[1] * c[1]
+    out += LUMA[2] * c[2]
+    return out
+
+
+def _min3(c: np.ndarray) -> np.ndarray:
+    return np.minimum(np.minimum(c[0], c[1]), c[2])
+
+
+def _max3(c: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(c[0], c[1]), c[2])
+
+
+def _clip_to(c: np.ndarray, lu: np.ndarray) -> np.ndarray:
+    """ClipColor of ``c`` whose luminosity is ``lu`` (in place): C = L + (C - L) k with
+    k = L / (L - min) where min < 0, k = (1 - L) / (max - L) where max > 1."""
+    n = _min3(c)
+    x = _max3(c)
+    k = np.ones_like(lu)
+    low = n < 0
+    if low.any():
+        den = lu - n
+        np.divide(lu, den, out=k, where=low & (den > 0))
+    high = x > 1
+    if high.any():
+        den = x - lu
+        np.divide(1.0 - lu, den, out=k, where=high & (den > 0))
+    if low.any() or high.any():
+        for ck in c:
+            ck -= lu
+            ck *= k
+            ck += lu
+    return c
 
 
 def clip_color(c: np.ndarray) -> np.ndarray:
     """ClipColor(C): bring C back into 0..1 keeping its luminosity (in place, returned)."""
-    lu = lum(c)
-    n = c.min(axis=0)
-    x = c.max(axis=0)
-    low = n < 0
-    if low.any():
-        den = lu - n
-        f = np.zeros_like(lu)
-        np.divide(lu, den, out=f, where=low & (den > 0))   # L / (L - n)
-        for k in range(3):
-            ck = c[k]
-            np.copyto(ck, lu + (ck - lu) * f, where=low)
-    high = x > 1
-    if high.any():
-        den = x - lu
-        f = np.zeros_like(lu)
-        np.divide(1.0 - lu, den, out=f, where=high & (den > 0))  # (1 - L) / (x - L)
-        for k in range(3):
-            ck = c[k]
-            np.copyto(ck, lu + (ck - lu) * f, where=high)
-    return c
+    return _clip_to(c, lum(c))
 
 
 def set_lum(c: np.ndarray, lu: np.ndarray) -> np.ndarray:
-    """SetLum(C, l): shift C to luminosity l, then ClipColor (returns a new array)."""
-    d = lu - lum(c)
-    return clip_color(c + d)
+    """SetLum(C, l): shift C to luminosity l, then ClipColor (returns a new array). The weights
+    sum to 1, so the shifted colour's Lum is l itself."""
+    out = c + (lu - lum(c))
+    return _clip_to(out, lu)
 
 
 def sat(c: np.ndarray) -> np.ndarray:
     """Sat(C) = max(C) - min(C)."""
-    return c.max(axis=0) - c.min(axis=0)
+    return _max3(c) - _min3(c)
 
 
 def set_sat(c: np.ndarray, s: np.ndarray) -> np.ndarray:
     """SetSat(C, s): Cmax -> s, Cmin -> 0, Cmid -> (Cmid - Cmin) s / (Cmax - Cmin); grey -> 0."""
-    cmin = c.min(axis=0)
-    rng = c.max(axis=0) - cmin
+    cmin = _min3(c)
+    rng = _max3(c)
+    rng -= cmin
     f = np.zeros_like(rng)
     np.divide(s, rng, out=f, where=rng > 0)
-    return (c - cmin) * f
+    out = c - cmin
+    out *= f
+    return out
 
 
 def _hue(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
