@@ -22,7 +22,7 @@ selected >= 50 %). Locked layers raise PermissionError.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import cv2
@@ -31,7 +31,8 @@ import numpy as np
 from .blend import maxval_of, paint_over
 from .compositing import composite
 from .document import Document
-from .geometry import Rect
+from .geometry import Rect, tile_rect
+from .history import TileEdit
 from .layers import LabelLayer, Layer, RasterLayer
 
 BAND_PIXELS = 1 << 20  # difference maps are computed in bands of ~1 MP
@@ -224,17 +225,8 @@ def grey_of(color: Sequence[float]) -> float:
     return 0.299 * r + 0.587 * g + 0.114 * b
 
 
-def bucket_fill(doc: Document, x: float, y: float, color: Sequence[float] | None = None, *,
-                layer: Layer | None = None, label_id: int | None = None, threshold: float = 32.0,
-                contiguous: bool = True, sample_merged: bool = False, antialias: bool = True,
-                diagonal: bool = False, target: Target = "pixels", opacity: float = 1.0,
-                label: str = "Fill") -> Rect | None:
-    """Flood fill at document point (x, y) of ``layer`` (default: the active one); one undo step.
-
-    Raster layers get ``color`` (8-bit RGB / RGBA, scaled for 16-bit) at ``opacity``; the layer
-    mask (``target="mask"``) the colour's grey level; label layers ``label_id``. Returns the
-    changed rect (layer coordinates) or None when nothing was filled.
-    """
+def _check_fill(doc: Document, layer: Layer | None, color: Sequence[float] | None,
+                label_id: int | None, target: str) -> tuple[Layer, str, bool]:
     layer = doc.active_layer if layer is None else layer
     if layer is None:
         raise ValueError("no layer to fill")
@@ -253,43 +245,103 @@ def bucket_fill(doc: Document, x: float, y: float, color: Sequence[float] | None
         raise ValueError("filling needs a colour")
     if target == "mask" and layer.mask is None:
         raise ValueError(f"layer “{layer.name}” has no mask")
+    return layer, target, is_label
+
+
+def _fill_into(sub: np.ndarray, cov: np.ndarray, *, is_label: bool, target: str,
+               color: Sequence[float] | None, label_id: int | None, opacity: float) -> None:
+    """Fill ``sub`` (a part of the layer's array) in place by ``cov`` (its coverage)."""
+    if is_label:
+        sub[cov >= 0.5] = int(label_id)  # type: ignore[arg-type]
+        return
+    if target == "mask":
+        from .blend import mix_plane
+
+        mix_plane(sub.copy(), grey_of(color) * 255.0, cov * opacity, out=sub)  # type: ignore[arg-type]
+        return
+    col = _color01(color)  # type: ignore[arg-type]
+    solid = opacity >= 1.0 and col[3] >= 1.0
+    value = np.array([int(round(c * maxval_of(sub))) for c in col], sub.dtype)
+    for rows in _rows(sub.shape[0], sub.shape[1]):
+        a = cov[rows] * np.float32(opacity)
+        if solid:
+            full = a >= 1.0
+            if full.all():
+                sub[rows] = value          # the usual flat area: no blending needed
+                continue
+            part = ~full & (a > 0)
+            band = sub[rows]
+            band[full] = value
+            if part.any():
+                px = band[part][None]      # only the soft edge is blended
+                paint_over(px, col, a[part][None])
+                band[part] = px[0]
+            continue
+        paint_over(sub[rows], col, a)
+
+
+def plan_fill(doc: Document, x: float, y: float, color: Sequence[float] | None = None, *,
+              layer: Layer | None = None, label_id: int | None = None, threshold: float = 32.0,
+              contiguous: bool = True, sample_merged: bool = False, antialias: bool = True,
+              diagonal: bool = False, target: Target = "pixels", opacity: float = 1.0,
+              check: Callable[[float], None] | None = None) -> tuple[TileEdit, Rect] | None:
+    """What :func:`bucket_fill` would change, computed without touching ``doc``: ``(edit, rect)``
+    (a :class:`~.history.TileEdit` of the layer's array and the filled rect in layer
+    coordinates), or None when nothing is filled. ``doc`` may be a private copy (a
+    ``DocumentSnapshot.materialize()`` on a worker thread); ``doc.history.apply_edit(layer, edit,
+    label)`` then records it on the live document. ``check(fraction)`` is called between steps
+    (progress 0..1; raise in it to cancel)."""
+    layer, target, is_label = _check_fill(doc, layer, color, label_id, target)
     found = fill_coverage(doc, x, y, layer=layer, threshold=threshold, contiguous=contiguous,
                           sample_merged=sample_merged, antialias=antialias, diagonal=diagonal,
                           target=target)
+    if check is not None:
+        check(0.5)
     if found is None:
         return None
     cov, rect = found
     opacity = float(min(max(opacity, 0.0), 1.0))
-    with doc.edit_pixels(layer, rect, label, target="mask" if target == "mask" else "pixels") as arr:
-        sub = arr[rect.slices()]
-        if is_label:
-            sub[cov >= 0.5] = int(label_id)  # type: ignore[arg-type]
-        elif target == "mask":
-            from .blend import mix_plane
+    arr = layer.mask if target == "mask" else layer.data
+    edit = TileEdit("mask" if target == "mask" else "pixels", arr.shape)
+    keys = list(rect.tiles())
+    for i, key in enumerate(keys):
+        part = tile_rect(*key).intersect(rect)
+        before = arr[part.slices()]
+        after = before.copy()
+        c = cov[part.translated(-rect.x, -rect.y).slices()]
+        if not c.any():
+            continue
+        _fill_into(after, c, is_label=is_label, target=target, color=color, label_id=label_id,
+                   opacity=opacity)
+        edit.add(part, before, after)
+        if check is not None and i % 16 == 15:
+            check(0.5 + 0.5 * (i + 1) / len(keys))
+    return edit, rect
 
-            mix_plane(sub.copy(), grey_of(color) * 255.0, cov * opacity, out=sub)  # type: ignore[arg-type]
-        else:
-            col = _color01(color)  # type: ignore[arg-type]
-            solid = opacity >= 1.0 and col[3] >= 1.0
-            value = np.array([int(round(c * maxval_of(sub))) for c in col], sub.dtype)
-            for rows in _rows(rect.h, rect.w):
-                a = cov[rows] * np.float32(opacity)
-                if solid:
-                    full = a >= 1.0
-                    if full.all():
-                        sub[rows] = value          # the usual flat area: no blending needed
-                        continue
-                    part = ~full & (a > 0)
-                    band = sub[rows]
-                    band[full] = value
-                    if part.any():
-                        px = band[part][None]      # only the soft edge is blended
-                        paint_over(px, col, a[part][None])
-                        band[part] = px[0]
-                    continue
-                paint_over(sub[rows], col, a)
+
+def bucket_fill(doc: Document, x: float, y: float, color: Sequence[float] | None = None, *,
+                layer: Layer | None = None, label_id: int | None = None, threshold: float = 32.0,
+                contiguous: bool = True, sample_merged: bool = False, antialias: bool = True,
+                diagonal: bool = False, target: Target = "pixels", opacity: float = 1.0,
+                label: str = "Fill") -> Rect | None:
+    """Flood fill at document point (x, y) of ``layer`` (default: the active one); one undo step.
+
+    Raster layers get ``color`` (8-bit RGB / RGBA, scaled for 16-bit) at ``opacity``; the layer
+    mask (``target="mask"``) the colour's grey level; label layers ``label_id``. Returns the
+    changed rect (layer coordinates) or None when nothing was filled. (:func:`plan_fill` +
+    ``History.apply_edit``: the window computes the plan on a worker thread.)
+    """
+    layer = doc.active_layer if layer is None else layer
+    planned = plan_fill(doc, x, y, color, layer=layer, label_id=label_id, threshold=threshold,
+                        contiguous=contiguous, sample_merged=sample_merged, antialias=antialias,
+                        diagonal=diagonal, target=target, opacity=opacity)
+    if planned is None:
+        return None
+    edit, rect = planned
+    assert layer is not None
+    doc.history.apply_edit(layer, edit, label)
     return rect
 
 
-__all__ = ["bucket_fill", "fill_coverage", "similar_region", "difference_map",
+__all__ = ["bucket_fill", "plan_fill", "fill_coverage", "similar_region", "difference_map",
            "coverage_from_difference", "grey_of"]

@@ -17,7 +17,7 @@ no class); locked layers raise PermissionError.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -25,7 +25,8 @@ import numpy as np
 from .blend import maxval_of
 from .document import Document
 from .fill import grey_of
-from .geometry import Rect
+from .geometry import Rect, tile_rect
+from .history import TileEdit
 from .layers import Layer, RasterLayer
 
 Shape = Literal["linear", "radial"]
@@ -85,14 +86,15 @@ def _edit_rect(doc: Document, layer: Layer) -> tuple[Rect, Rect] | None:
     return r, layer.to_layer_rect(r)
 
 
-def draw_gradient(doc: Document, p0: Sequence[float], p1: Sequence[float], *,
+def plan_gradient(doc: Document, p0: Sequence[float], p1: Sequence[float], *,
                   fg: Sequence[float], bg: Sequence[float] | None = None, shape: Shape = "linear",
                   layer: Layer | None = None, opacity: float = 1.0, reverse: bool = False,
                   target: Literal["pixels", "mask"] = "pixels", dither: bool = True,
-                  label: str = "Gradient") -> Rect | None:
-    """Draw a gradient from ``p0`` (fg) to ``p1`` (bg, or transparent with ``bg=None``) on
-    ``layer`` (default the active one); one undo step. Returns the changed rect (layer
-    coordinates) or None when the selection leaves nothing to paint."""
+                  check: Callable[[float], None] | None = None) -> tuple[TileEdit, Rect] | None:
+    """What :func:`draw_gradient` would change, computed without touching ``doc`` (which may be a
+    private copy on a worker thread): ``(edit, layer rect)`` or None when the selection leaves
+    nothing to paint. ``doc.history.apply_edit(layer, edit, label)`` records it.
+    ``check(fraction)`` is called between tiles (raise in it to cancel)."""
     layer = doc.active_layer if layer is None else layer
     if layer is None:
         raise ValueError("no layer to draw the gradient on")
@@ -105,29 +107,57 @@ def draw_gradient(doc: Document, p0: Sequence[float], p1: Sequence[float], *,
         raise ValueError(f"layer “{layer.name}” has no mask")
     c0 = _rgba01(fg)
     c1 = _rgba01(bg)
+    assert c0 is not None
     if c1 is None:
         c1 = c0.copy()
         c1[3] = 0.0
-    assert c0 is not None
     opacity = float(min(max(opacity, 0.0), 1.0))
     rects = _edit_rect(doc, layer)
     if rects is None:
         return None
     drect, lrect = rects
-    step = max(1, BAND_PIXELS // max(1, drect.w))
-    with doc.edit_pixels(layer, lrect, label, target=target) as arr:
-        for y in range(0, drect.h, step):
-            h = min(step, drect.h - y)
-            band = Rect(drect.x, drect.y + y, drect.w, h)
-            t = gradient_t(band, p0, p1, shape, reverse)
-            cov: np.ndarray | float = opacity
-            if doc.selection is not None:
-                cov = np.multiply(doc.selection[band.slices()], opacity / 255.0, dtype=np.float32)
-            dst = arr[band.translated(lrect.x - drect.x, lrect.y - drect.y).slices()]
-            if target == "mask":
-                _mask_band(dst, t, cov, c0, c1, fg, bg)
-            else:
-                _pixels_band(dst, t, cov, c0, c1, dither, band)
+    arr = layer.mask if target == "mask" else layer.data
+    edit = TileEdit(target, arr.shape)
+    dx, dy = drect.x - lrect.x, drect.y - lrect.y          # layer -> document
+    keys = list(lrect.tiles())
+    for i, key in enumerate(keys):
+        part = tile_rect(*key).intersect(lrect)            # layer coordinates, one tile
+        band = part.translated(dx, dy)                     # the same pixels on the canvas
+        cov: np.ndarray | float = opacity
+        if doc.selection is not None:
+            cov = np.multiply(doc.selection[band.slices()], opacity / 255.0, dtype=np.float32)
+            if not cov.any():
+                continue
+        t = gradient_t(band, p0, p1, shape, reverse)
+        before = arr[part.slices()]
+        after = before.copy()
+        if target == "mask":
+            _mask_band(after, t, cov, c0, c1, fg, bg)
+        else:
+            _pixels_band(after, t, cov, c0, c1, dither, band)
+        edit.add(part, before, after)
+        if check is not None and i % 8 == 7:
+            check((i + 1) / len(keys))
+    return edit, lrect
+
+
+def draw_gradient(doc: Document, p0: Sequence[float], p1: Sequence[float], *,
+                  fg: Sequence[float], bg: Sequence[float] | None = None, shape: Shape = "linear",
+                  layer: Layer | None = None, opacity: float = 1.0, reverse: bool = False,
+                  target: Literal["pixels", "mask"] = "pixels", dither: bool = True,
+                  label: str = "Gradient") -> Rect | None:
+    """Draw a gradient from ``p0`` (fg) to ``p1`` (bg, or transparent with ``bg=None``) on
+    ``layer`` (default the active one); one undo step. Returns the changed rect (layer
+    coordinates) or None when the selection leaves nothing to paint. (:func:`plan_gradient` +
+    ``History.apply_edit``: the window computes the plan on a worker thread.)"""
+    layer = doc.active_layer if layer is None else layer
+    planned = plan_gradient(doc, p0, p1, fg=fg, bg=bg, shape=shape, layer=layer, opacity=opacity,
+                            reverse=reverse, target=target, dither=dither)
+    if planned is None:
+        return None
+    edit, lrect = planned
+    assert layer is not None
+    doc.history.apply_edit(layer, edit, label)
     return lrect
 
 
@@ -212,4 +242,4 @@ def _mask_band(dst: np.ndarray, t: np.ndarray, cov: np.ndarray, c0: np.ndarray, 
     dst[...] = v
 
 
-__all__ = ["draw_gradient", "gradient_t", "SHAPES"]
+__all__ = ["draw_gradient", "plan_gradient", "gradient_t", "SHAPES"]

@@ -144,6 +144,8 @@ class TilesCommand(Command):
 
     def finalize(self) -> None:
         """Keep, per touched tile, only the bounding box of the pixels that really changed."""
+        if getattr(self, "prepared", False):
+            return      # built from a TileEdit: before / after / rects are final already
         arr = self._array()
         bounds = Rect(0, 0, arr.shape[1], arr.shape[0])
         for key in list(self.before):
@@ -183,6 +185,72 @@ class TilesCommand(Command):
 
     def is_empty(self) -> bool:
         return not self.before
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.before.values()) + sum(a.nbytes for a in self.after.values())
+
+
+class TileEdit:
+    """A pixel edit prepared away from the live array (on a worker thread, from a copy): per touched
+    256x256 tile (array coordinates of ``target``), the box of the pixels that change with their
+    old and new values. :meth:`History.apply_edit` writes it into the live array and records it as
+    one undo step without snapshotting, comparing or copying the tiles again (a 24 MP change then
+    costs the GUI thread one write of the changed pixels).
+
+    ``add(rect, before, after)``: old / new contents of ``rect`` (any size; split by tile here, only
+    the changed box of each tile kept, unchanged tiles dropped). Regions must not share a tile.
+    """
+
+    def __init__(self, target: str = "pixels", shape: tuple[int, ...] | None = None) -> None:
+        self.target = "pixels" if target == "labels" else target
+        self.shape = shape
+        self.rects: dict[tuple[int, int], Rect] = {}
+        self.before: dict[tuple[int, int], np.ndarray] = {}
+        self.after: dict[tuple[int, int], np.ndarray] = {}
+        self.keys_seen: set[tuple[int, int]] = set()
+
+    @staticmethod
+    def _own(arr: np.ndarray, part: np.ndarray) -> np.ndarray:
+        if part.shape == arr.shape and arr.flags.c_contiguous and arr.flags.owndata:
+            return arr          # the caller's own tile-sized array: keep it, no copy
+        return part.copy()
+
+    def add(self, rect: Rect, before: np.ndarray, after: np.ndarray) -> None:
+        if before.shape != after.shape or before.shape[:2] != (rect.h, rect.w):
+            raise ValueError(f"before {before.shape} / after {after.shape} do not match {rect}")
+        for key in rect.tiles():
+            if key in self.keys_seen:
+                raise ValueError(f"tile {key} was added already")
+            self.keys_seen.add(key)
+            part = tile_rect(*key).intersect(rect)
+            local = part.translated(-rect.x, -rect.y)
+            old, new = before[local.slices()], after[local.slices()]
+            diff = old != new
+            if diff.ndim == 3:
+                diff = diff.any(axis=2)
+            rows = np.flatnonzero(diff.any(axis=1))
+            if rows.size == 0:
+                continue
+            cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0))
+            box = Rect.from_corners(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+            if box == Rect(0, 0, part.w, part.h):
+                self.before[key], self.after[key] = self._own(before, old), self._own(after, new)
+            else:
+                self.before[key] = old[box.slices()].copy()
+                self.after[key] = new[box.slices()].copy()
+            self.rects[key] = box.translated(part.x, part.y)
+
+    @property
+    def bounds(self) -> Rect | None:
+        """The box of every changed pixel (array coordinates), None when nothing changes."""
+        out: Rect | None = None
+        for r in self.rects.values():
+            out = r if out is None else out.union(r)
+        return out
+
+    def is_empty(self) -> bool:
+        return not self.rects
 
     @property
     def nbytes(self) -> int:
@@ -367,6 +435,35 @@ class History:
         if self._open is None:
             raise RuntimeError("record_tiles() needs an open transaction")
         self._open.tiles_for(layer, target).snapshot(rect)
+
+    def apply_edit(self, owner: Any, edit: TileEdit, label: str) -> Rect | None:
+        """Write a prepared :class:`TileEdit` into ``owner``'s array (layer: "pixels" / "mask";
+        document: "ai_mask" / "selection") and record it as one undo step (inside an open
+        transaction: part of it). The caller makes sure the array still holds the edit's "before"
+        values (e.g. the document's revision did not change since the edit was computed) and that
+        the layer is not locked. Returns the changed box (array coordinates), None when empty."""
+        arr = target_array(owner, edit.target)
+        if arr is None:
+            raise ValueError(f"{edit.target} of {owner!r} does not exist")
+        if edit.shape is not None and tuple(arr.shape) != tuple(edit.shape):
+            raise ValueError(f"the edit was made for shape {edit.shape}, the array is {arr.shape}")
+        dirty = edit.bounds
+        if dirty is None:
+            return None
+        cmd = TilesCommand(owner, edit.target)
+        cmd.label = label
+        cmd.prepared = True   # type: ignore[attr-defined]
+        cmd.rects, cmd.before, cmd.after = dict(edit.rects), dict(edit.before), dict(edit.after)
+        for key, box in cmd.rects.items():
+            before_write(arr, box)
+            arr[box.slices()] = cmd.after[key]
+        if self._replaying:
+            notify_target(owner, edit.target, dirty)
+            return dirty
+        with self.transaction(label) as step:
+            step.commands.append(cmd)
+        notify_target(owner, edit.target, dirty)
+        return dirty
 
     # -- replay -----------------------------------------------------------------------------------
     def can_undo(self) -> bool:

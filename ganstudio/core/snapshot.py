@@ -140,18 +140,23 @@ class DocumentSnapshot:
         """Memory held by tiles copied because the document changed after the snapshot."""
         return sum(t.nbytes for f in self._frozen.values() for t in list(f.tiles.values()))
 
-    def materialize(self, rect: Rect | None = None, *, extras: bool = True) -> Document:
+    def materialize(self, rect: Rect | None = None, *, extras: bool = True,
+                    layers: list[int] | None = None) -> Document:
         """A private Document equal to ``doc`` at snapshot time (call it on the worker thread).
 
         ``rect`` (document coordinates): only what is needed to composite that rect is copied:
         each layer is cropped to it (its offset moved along), so ``composite(copy, rect)`` equals
         ``composite(doc, rect)`` at snapshot time for a fraction of the memory. ``extras=False``
-        leaves the selection and the AI mask out (job inputs do not need them)."""
+        leaves the selection and the AI mask out (job inputs do not need them). ``layers``: only
+        these ``doc.layers`` indexes are copied (a tool that reads one layer; the copy then has no
+        groups, so composite it only when every layer is in it)."""
         from .document import Document as Doc
         from .layers import LabelLayer, RasterLayer
 
         copy = Doc(self.width, self.height, name=self.name)
-        for e in self._layers:
+        for i, e in enumerate(self._layers):
+            if layers is not None and i not in layers:
+                continue
             attrs = dict(e["attrs"])
             name = attrs.pop("name")
             if rect is None:
@@ -179,7 +184,7 @@ class DocumentSnapshot:
             copy.layers.append(new)   # not through add_layer: no history, no listeners
             if e["active"]:
                 copy._active = new  # noqa: SLF001 - private copy
-        if self._groups:
+        if self._groups and layers is None:
             copy.sync_tree()
             copy.apply_group_structure(self._groups)
         if extras:
