@@ -283,3 +283,31 @@ def test_merge_down_at_the_top_of_a_group_stays_in_it(window, make_doc) -> None:
     assert len(doc.history) == steps + 1 and px(doc) == before
     doc.history.undo()
     assert tree(doc) == [("G", ["Background", "grey"]), "top"]
+
+
+def test_canvas_redraws_when_a_group_changes(window, make_doc, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPointF
+
+    doc = three_layer_doc(make_doc)
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    canvas.set_zoom(4.0)
+    canvas.center_on(QPointF(16, 12))
+
+    def shown() -> int:
+        canvas.render_all_now()
+        img = canvas.viewport().grab().toImage()
+        return img.pixelColor(canvas.doc_to_view(QPointF(16.5, 12.5)).toPoint()).red()
+
+    assert shown() == 100                                    # grey multiplies the 200 background
+    doc.active_layer = doc.layers[1]
+    window.qactions["layer_group"].trigger()
+    g = doc.active_node
+    assert shown() == 100                                    # pass-through: the same picture
+    doc.set_layer_attr(g, "pass_through", False)
+    assert shown() == 128                                    # isolated: the tile was re-rendered
+    doc.set_layer_attr(g, "visible", False)
+    assert shown() == 200
+    doc.history.undo()
+    doc.history.undo()
+    assert shown() == 100
