@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -76,6 +77,8 @@ class Job:
         self.result: Any = None
         self.superseded_by: int | None = None   # a newer update of the same session replaced it
         self.released = False
+        self.started_at: float | None = None    # time.monotonic() when it started running
+        self.finished_at: float | None = None   # ... and when it ended (any final state)
         self.data: dict[str, Any] = {}   # free slot for the caller (not serialised)
         self._done = threading.Event()
 
@@ -176,6 +179,8 @@ class Job:
             return
         self.state = state
         if state.done:
+            if self.finished_at is None:
+                self.finished_at = time.monotonic()
             self._done.set()
         self.events.state.emit(state)
 

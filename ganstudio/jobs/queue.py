@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -126,6 +127,7 @@ class JobQueue:
             if job.state is not JobState.QUEUED:
                 return  # dropped while queued
             job.state = JobState.RUNNING
+            job.started_at = time.monotonic()
         job.events.state.emit(JobState.RUNNING)
         lock = self._session_lock(job.session) if job.session else None
         if lock is not None:

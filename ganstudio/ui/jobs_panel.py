@@ -1,9 +1,14 @@
-"""Jobs panel: one row per job with a progress bar, state, error text and a cancel button;
-"Drop queued" and "Clear finished" for the whole queue."""
+"""Jobs panel: one row per job with a progress bar, state, elapsed time and an estimate of the
+time left (ETA), error text and a cancel button; "Drop queued" and "Clear finished" for the whole
+queue. The times follow a clock (``JobsPanel.clock``, time.monotonic) read on the GUI thread: the
+row notes when it saw the job start, and a 1 s timer moves "elapsed" on between progress events."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -14,10 +19,27 @@ from .job_bridge import JobBridge
 from .theme import icon
 
 
+def format_duration(seconds: float) -> str:
+    """0:07, 1:05, 1:02:03 (rounded to whole seconds)."""
+    s = max(0, int(round(seconds)))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+ETA_MIN_FRACTION = 0.02    # below this an estimate is a guess: not shown
+ETA_MIN_ELAPSED_S = 1.0
+
+
 class JobRow(QFrame):
-    def __init__(self, job: Job, queue: JobQueue, parent: QWidget | None = None) -> None:
+    def __init__(self, job: Job, queue: JobQueue, parent: QWidget | None = None, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self.job = job
+        self.clock = clock
+        self.started: float | None = None      # when this row saw the job running
+        self.ended: float | None = None
+        self.fraction = 0.0
         self.setObjectName("jobRow")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -38,6 +60,12 @@ class JobRow(QFrame):
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         layout.addWidget(self.bar)
+        self.times = QLabel()
+        self.times.setObjectName("jobTimes")
+        self.times.setToolTip("Time since the job started, and an estimate of the time left "
+                              "from its progress so far")
+        self.times.hide()
+        layout.addWidget(self.times)
         self.error = QLabel()
         self.error.setObjectName("jobError")
         self.error.setWordWrap(True)
@@ -49,10 +77,46 @@ class JobRow(QFrame):
     def update_progress(self, p: Progress) -> None:
         self.bar.setValue(int(p.fraction * 1000))
         self.bar.setFormat(f"{p.stage}  %p%" if p.stage else "%p%")
+        if self.started is None:
+            self.started = self.clock()
+        self.fraction = float(p.fraction)
+        self.update_times()
+
+    def eta_s(self) -> float | None:
+        """Seconds left, extrapolated from the progress so far (None while too early to say)."""
+        if self.started is None or self.ended is not None:
+            return None
+        elapsed = self.clock() - self.started
+        f = self.fraction
+        if f < ETA_MIN_FRACTION or f >= 1.0 or elapsed < ETA_MIN_ELAPSED_S:
+            return None
+        return elapsed * (1.0 - f) / f
+
+    def update_times(self) -> None:
+        if self.started is None:
+            self.times.hide()
+            return
+        end = self.ended if self.ended is not None else self.clock()
+        elapsed = format_duration(end - self.started)
+        if self.ended is not None:
+            text = f"took {elapsed}"
+        else:
+            eta = self.eta_s()
+            text = f"{elapsed} elapsed" + ("" if eta is None else f" · about {format_duration(eta)} left")
+        self.times.setText(text)
+        self.times.show()
 
     def update_state(self) -> None:
         job = self.job
         self.state.setText(job.state.value)
+        offset = self.clock() - time.monotonic()   # the job's own times, on this row's clock
+        if self.started is None and job.started_at is not None:
+            self.started = job.started_at + offset
+        elif job.state is JobState.RUNNING and self.started is None:
+            self.started = self.clock()
+        if job.done and self.started is not None and self.ended is None:
+            self.ended = job.finished_at + offset if job.finished_at is not None else self.clock()
+        self.update_times()
         self.cancel.setEnabled(not job.done)
         if job.state is JobState.FINISHED:
             self.bar.setValue(1000)
@@ -77,6 +141,10 @@ class JobsPanel(QWidget):
         super().__init__(parent)
         self.queue = bridge.queue
         self.rows: dict[int, JobRow] = {}
+        self.clock: Callable[[], float] = time.monotonic
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._update_running_times)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
@@ -110,8 +178,15 @@ class JobsPanel(QWidget):
         bridge.removed.connect(self._removed)
         self._update_buttons()
 
+    def _update_running_times(self) -> None:
+        running = [r for r in self.rows.values() if r.started is not None and r.ended is None]
+        for r in running:
+            r.update_times()
+        if not running:
+            self._tick.stop()
+
     def _added(self, job: Job) -> None:
-        row = JobRow(job, self.queue)
+        row = JobRow(job, self.queue, clock=lambda: self.clock())
         self.rows[job.id] = row
         self.list.insertWidget(0, row)
         self.empty.hide()
@@ -121,6 +196,8 @@ class JobsPanel(QWidget):
         row = self.rows.get(job.id)
         if row is not None:
             row.update_state()
+            if row.started is not None and row.ended is None and not self._tick.isActive():
+                self._tick.start()
         self._update_buttons()
 
     def _progress(self, job: Job, p: Progress) -> None:

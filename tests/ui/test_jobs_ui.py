@@ -135,3 +135,49 @@ def test_drop_queued_from_panel(window, qtbot, photo_doc) -> None:  # noqa: ANN0
     gate.set()
     qtbot.waitUntil(lambda: first.done and not window.pending_jobs(), timeout=10000)
     assert first.state is JobState.FINISHED
+
+
+def test_jobs_panel_shows_elapsed_time_and_eta(window, qtbot, photo_doc) -> None:  # noqa: ANN001
+    """#16: elapsed time and an estimate of the time left in the Jobs panel (a fake clock)."""
+    import re
+
+    from ganstudio.tasks.base import Request, Result, TaskInputs
+    from ganstudio.ui.jobs_panel import format_duration
+
+    assert format_duration(7) == "0:07" and format_duration(65) == "1:05"
+    assert format_duration(3723) == "1:02:03"
+    window.add_document(photo_doc)
+    now = [1000.0]
+    window.jobs_panel.clock = lambda: now[0]
+    gate = threading.Event()
+
+    def slow(inputs, request, ctx):  # noqa: ANN001, ANN202
+        yield Progress(1, 4, "quarter")
+        while not gate.wait(0.02):
+            ctx.check_cancelled()
+        yield Progress(4, 4, "all")
+        return Result(np.zeros((4, 4, 4), np.uint8))
+
+    job = window.run_task("Slow", slow, TaskInputs(), Request(), lambda d, r: None)
+    qtbot.waitUntil(lambda: job.id in window.jobs_panel.rows
+                    and window.jobs_panel.rows[job.id].fraction == 0.25, timeout=10000)
+    row = window.jobs_panel.rows[job.id]
+    assert row.times.isVisibleTo(row) and row.times.text().startswith("0:00 elapsed")
+    assert row.eta_s() is None                         # too early to estimate
+    now[0] += 30.0
+    window.jobs_panel._update_running_times()          # the panel's 1 s timer slot
+    m = re.fullmatch(r"(\d+):(\d\d) elapsed · about (\d+):(\d\d) left", row.times.text())
+    assert m, row.times.text()
+    elapsed = int(m[1]) * 60 + int(m[2])
+    left = int(m[3]) * 60 + int(m[4])
+    assert 30 <= elapsed <= 31 and 89 <= left <= 93    # a quarter done in 30 s: 90 s to go
+    assert window.jobs_panel._tick.isActive()          # elapsed moves on without progress
+    gate.set()
+    qtbot.waitUntil(lambda: job.done and not window.pending_jobs(), timeout=10000)
+    qtbot.waitUntil(lambda: row.times.text().startswith("took "), timeout=5000)
+    took = row.times.text()
+    now[0] += 100.0
+    window.jobs_panel._update_running_times()
+    row.update_times()
+    assert row.times.text() == took                    # a finished job's time stays put
+    assert row.eta_s() is None
