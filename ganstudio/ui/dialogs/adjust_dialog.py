@@ -115,7 +115,10 @@ class PreviewDialog(QDialog):
         raise NotImplementedError
 
     def changed(self, *_: Any) -> None:
-        if hasattr(self, "preview_box") and self.preview_box.isChecked() and self._committing is None:
+        """A control changed: preview at most every THROTTLE_MS while it keeps changing (a
+        throttle, not a debounce: a slider drag shows results during the drag)."""
+        if hasattr(self, "preview_box") and self.preview_box.isChecked() and self._committing is None \
+                and not self._timer.isActive():
             self._timer.start()
 
     # -- preview machinery -------------------------------------------------------------------------
