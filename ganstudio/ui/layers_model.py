@@ -309,55 +309,93 @@ class LayersModel(QAbstractItemModel):
 
     def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
         data = QMimeData()
-        nodes = [self.node_at(i) for i in indexes if i.isValid()]
-        nodes = [n for n in nodes if n is not None]
-        if nodes:
-            data.setData(MIME, QByteArray(str(nodes[0].uid).encode()))
+        uids: list[int] = []
+        for i in indexes:
+            node = self.node_at(i)
+            if node is not None and node.uid not in uids:
+                uids.append(node.uid)
+        if uids:
+            data.setData(MIME, QByteArray(",".join(map(str, uids)).encode()))
         return data
 
-    def _dragged(self, data: QMimeData) -> Layer | None:
-        if not data.hasFormat(MIME):
-            return None
+    def _dragged(self, data: QMimeData) -> list[Layer]:
+        """The dragged nodes, bottom first, without those whose group is dragged too."""
+        if not data.hasFormat(MIME) or self.doc is None:
+            return []
         try:
-            return self._nodes.get(int(bytes(data.data(MIME).data()).decode()))
+            uids = [int(u) for u in bytes(data.data(MIME).data()).decode().split(",") if u]
         except ValueError:
-            return None
+            return []
+        picked = [self._nodes[u] for u in uids if u in self._nodes]
+        ids = {id(n) for n in picked}
 
-    def _target(self, node: Layer, row: int, parent: Index) -> tuple[Layer | None, int] | None:
-        """(group or None for the top level, bottom-first index) where a drop at ``row`` under
-        ``parent`` puts ``node``; None when it cannot go there (a group into itself)."""
+        def covered(n: Layer) -> bool:
+            p = n.parent
+            while p is not None:
+                if id(p) in ids:
+                    return True
+                p = p.parent
+            return False
+
+        order = {id(n): i for i, n in enumerate(self.doc.walk_layers())}
+        return sorted((n for n in picked if not covered(n)), key=lambda n: order[id(n)])
+
+    def _target(self, nodes: list[Layer], row: int, parent: Index
+                ) -> tuple[Layer | None, Layer | None] | None:
+        """(group or None for the top level, the node right below the drop point or None at the
+        bottom) for a drop at ``row`` under ``parent``; None when it cannot go there (a group
+        into itself)."""
         target = self.node_at(parent) if parent.isValid() else None
         if target is not None and not target.is_group:
             # dropped onto a layer: just above it, in its group
             row, target = self.row_of(target), target.parent
         group = target
-        if group is not None and (group is node or (node.is_group and any(
-                n is group for n in node.walk()))):  # type: ignore[attr-defined]
-            return None
+        p = group
+        while p is not None:                               # not into itself or its descendants
+            if any(p is n for n in nodes):
+                return None
+            p = p.parent
         view = self._children(group)
         if row < 0:
             row = 0                                        # onto a group: on top inside it
         row = min(row, len(view))
-        before = [n for n in view[:row] if n is not node]  # view rows above the drop point
-        rest = [n for n in view if n is not node]
-        return group, len(rest) - len(before)
+        moved = {id(n) for n in nodes}
+        below = [n for n in view[row:] if id(n) not in moved]
+        return group, (below[0] if below else None)
 
     def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,  # noqa: N802
                         parent: Index) -> bool:
-        node = self._dragged(data)
-        return node is not None and self._target(node, row, parent) is not None
+        nodes = self._dragged(data)
+        return bool(nodes) and self._target(nodes, row, parent) is not None
 
     def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,  # noqa: N802
                      parent: Index) -> bool:
-        node = self._dragged(data)
-        if node is None or self.doc is None:
+        nodes = self._dragged(data)
+        if not nodes or self.doc is None:
             return False
-        where = self._target(node, row, parent)
+        where = self._target(nodes, row, parent)
         if where is None:
             return False
-        group, index = where
-        self.doc.move_node(node, group, index)  # type: ignore[arg-type]
+        self._move_nodes(nodes, *where)
         return False  # we moved it ourselves: the view must not remove the source row
+
+    def _move_nodes(self, nodes: list[Layer], group: Layer | None, anchor: Layer | None) -> None:
+        """Move ``nodes`` (bottom first) into ``group``, right above ``anchor`` (None: at the
+        bottom), keeping their order: one undo step."""
+        doc = self.doc
+        assert doc is not None
+        label = f"Move {'layers' if len(nodes) > 1 else nodes[0].name}"
+        with doc.history.transaction(label):
+            for node in nodes:
+                siblings = doc.children_of(group)        # bottom first, live
+                if anchor is None:
+                    pos = 0
+                else:
+                    a = next(i for i, n in enumerate(siblings) if n is anchor)
+                    mine = next((i for i, n in enumerate(siblings) if n is node), None)
+                    pos = a + 1 - (1 if mine is not None and mine < a else 0)
+                doc.move_node(node, group, pos)  # type: ignore[arg-type]
+                anchor = node
 
     def move_row(self, src: int, dest_row: int, parent: Index = QModelIndex()) -> None:
         """Move the node at view row ``src`` (under ``parent``) so that it lands before view row
@@ -365,6 +403,6 @@ class LayersModel(QAbstractItemModel):
         node = self.layer_at(src, parent)
         if node is None or self.doc is None:
             return
-        where = self._target(node, dest_row, parent)
+        where = self._target([node], dest_row, parent)
         if where is not None:
-            self.doc.move_node(node, where[0], where[1])  # type: ignore[arg-type]
+            self._move_nodes([node], *where)

@@ -34,6 +34,7 @@ def tree(doc) -> list:  # noqa: ANN001
 
 
 def click(view, index, modifier=Qt.KeyboardModifier.NoModifier) -> None:  # noqa: ANN001
+    view.scrollTo(index)                      # the dock may be short: bring the row into view
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier,
                      view.visualRect(index).center())
 
@@ -311,3 +312,26 @@ def test_canvas_redraws_when_a_group_changes(window, make_doc, qtbot) -> None:  
     doc.history.undo()
     doc.history.undo()
     assert shown() == 100
+
+
+def test_drag_several_selected_rows_into_a_group_at_once(window, make_doc, qtbot) -> None:  # noqa: ANN001
+    doc = three_layer_doc(make_doc)
+    window.add_document(doc)
+    panel, model, view = window.layers_panel, window.layers_panel.model, window.layers_panel.view
+    qtbot.waitExposed(view)
+    bg, grey, top = doc.layers
+    doc.active_node = None
+    g = doc.new_group("G", parent=None, position=0)               # at the bottom
+    assert tree(doc) == [("G", []), "Background", "grey", "top"]
+    click(view, model.index_for(top, COL_NAME))
+    click(view, model.index_for(bg, COL_NAME), Qt.KeyboardModifier.ControlModifier)
+    rows = [i for i in view.selectionModel().selectedIndexes() if i.column() == COL_NAME]
+    mime = model.mimeData(rows)
+    steps = len(doc.history)
+    model.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1, model.index_for(g, COL_NAME))
+    assert tree(doc) == [("G", ["Background", "top"]), "grey"]     # order kept, one step
+    assert len(doc.history) == steps + 1
+    doc.history.undo()
+    assert tree(doc) == [("G", []), "Background", "grey", "top"]
+    assert {n.name for n in panel.selected_nodes()} <= {"Background", "top", "G"}
+    assert [model.node_at(i).name for i in rows] == ["top", "Background"]
