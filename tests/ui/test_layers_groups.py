@@ -335,3 +335,27 @@ def test_drag_several_selected_rows_into_a_group_at_once(window, make_doc, qtbot
     assert tree(doc) == [("G", []), "Background", "grey", "top"]
     assert {n.name for n in panel.selected_nodes()} <= {"Background", "top", "G"}
     assert [model.node_at(i).name for i in rows] == ["top", "Background"]
+
+def test_painting_with_a_group_selected_changes_nothing(window, make_doc, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPoint, QPointF
+
+    doc = three_layer_doc(make_doc)
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    doc.active_layer = doc.layers[1]
+    window.qactions["layer_group"].trigger()
+    assert doc.active_layer is None
+    before = [la.pixels.copy() for la in doc.layers]
+    steps = len(doc.history)
+    window.tools.select("brush")
+    view = canvas.viewport()
+
+    def at(x: float, y: float) -> QPoint:
+        p = canvas.doc_to_view(QPointF(x, y))
+        return QPoint(int(p.x()), int(p.y()))
+
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(8, 8))
+    QTest.mouseMove(view, at(20, 14))
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(20, 14))
+    assert all((a == b.pixels).all() for a, b in zip(before, doc.layers))
+    assert len(doc.history) == steps and window.last_error is None
