@@ -6,6 +6,8 @@ undo step.
     rotate_layer(doc, turns, layer=None)   flip_layer(doc, axis, layer=None)
     affine_transform_layer(doc, matrix, layer=None, *, method="bicubic") -> Rect
     transform_selection(doc, matrix, layer=None, *, method="bicubic") -> Rect   (selected pixels)
+    prepare_transform(doc, matrix, layer, method=, selected=) -> Transformed   (no change; a worker)
+    commit_transform(doc, transformed, label) -> Rect                          (one undo step)
     free_transform_matrix(center, scale_x, scale_y, angle_deg, translate) -> 2x3 matrix
 
 The quarter turns and flips are exact (``np.rot90`` / reversed views, no resampling) and move
@@ -24,6 +26,7 @@ numpy + OpenCV only.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -33,7 +36,7 @@ from .geometry import Rect
 from .layers import LabelLayer, Layer
 
 __all__ = ["rotate_image", "flip_image", "rotate_layer", "flip_layer", "affine_transform_layer",
-           "transform_selection",
+           "transform_selection", "Transformed", "prepare_transform", "commit_transform",
            "free_transform_matrix", "rotate_array", "flip_array", "transformed_bounds"]
 
 AXES = ("horizontal", "vertical")
@@ -170,24 +173,57 @@ _INTERP = {"bicubic": cv2.INTER_CUBIC, "bilinear": cv2.INTER_LINEAR, "nearest": 
 MAX_PIXELS = 400_000_000
 
 
+@dataclass
+class Transformed:
+    """A free transform computed but not applied yet (:func:`prepare_transform`); the heavy part
+    can run on a worker thread, :func:`commit_transform` applies it on the GUI thread."""
+
+    layer: Layer
+    source: np.ndarray              # the layer array it was computed from
+    data: np.ndarray
+    mask: np.ndarray | None
+    bounds: Rect                    # the layer's new document rect
+    selection: np.ndarray | None = None
+    moves_selection: bool = False
+
+
+def prepare_transform(doc: Document, matrix: np.ndarray, layer: Layer | None = None, *,
+                      method: str = "bicubic", selected: bool = False) -> Transformed:
+    """Compute the free transform of ``layer`` (``selected``: of its selected pixels, see
+    :func:`transform_selection`) without changing the document."""
+    layer = _layer(doc, layer)
+    m = _check_matrix(matrix, method)
+    if selected and doc.selection is not None:
+        return _prepare_selection(doc, m, layer, method)
+    b = layer.bounds
+    if np.allclose(m[:, :2], np.eye(2), atol=1e-9) and np.allclose(m[:, 2], np.round(m[:, 2]), atol=1e-6):
+        dx, dy = int(round(m[0, 2])), int(round(m[1, 2]))
+        return Transformed(layer, layer.data, layer.data, layer.mask, b.translated(dx, dy))
+    nb, data, new_mask = _warp_layer(layer, layer.data, layer.mask, b, m, method)
+    return Transformed(layer, layer.data, np.ascontiguousarray(data), new_mask, nb)
+
+
+def commit_transform(doc: Document, t: Transformed, label: str = "Free transform") -> Rect:
+    """Apply a :class:`Transformed` as one undo step (ValueError when the layer changed since)."""
+    layer = t.layer
+    if not doc.contains(layer) or layer.data is not t.source:
+        raise ValueError(f"“{layer.name}” changed while it was being transformed; try again")
+    _layer(doc, layer)
+    ld = LayerData(t.data, t.mask, (t.bounds.x, t.bounds.y))
+    if t.moves_selection:
+        doc.replace_contents(label, layers={layer: ld}, selection=t.selection)
+    else:
+        doc.replace_contents(label, layers={layer: ld})
+    return t.bounds
+
+
 def affine_transform_layer(doc: Document, matrix: np.ndarray, layer: Layer | None = None, *,
                            method: str = "bicubic", label: str = "Free transform") -> Rect:
     """Resample ``layer`` through ``matrix`` (2x3, document coordinates, source -> destination).
 
     Returns the layer's new bounds. A pure whole-pixel move only changes the offset (exact).
     One undo step; locked layers raise PermissionError, a singular matrix ValueError."""
-    layer = _layer(doc, layer)
-    m = _check_matrix(matrix, method)
-    b = layer.bounds
-    if np.allclose(m[:, :2], np.eye(2), atol=1e-9) and np.allclose(m[:, 2], np.round(m[:, 2]), atol=1e-6):
-        dx, dy = int(round(m[0, 2])), int(round(m[1, 2]))
-        doc.replace_contents(label, layers={layer: LayerData(layer.data, layer.mask,
-                                                            (b.x + dx, b.y + dy))})
-        return b.translated(dx, dy)
-    nb, data, new_mask = _warp_layer(layer, layer.data, layer.mask, b, m, method)
-    doc.replace_contents(label, layers={layer: LayerData(np.ascontiguousarray(data), new_mask,
-                                                        (nb.x, nb.y))})
-    return nb
+    return commit_transform(doc, prepare_transform(doc, matrix, layer, method=method), label)
 
 
 def _check_matrix(matrix: np.ndarray, method: str) -> np.ndarray:
@@ -261,10 +297,11 @@ def transform_selection(doc: Document, matrix: np.ndarray, layer: Layer | None =
     ``matrix`` and composited over what stays; the selection moves with it. The layer grows to
     hold the result. One undo step; returns the layer's new bounds. Label layers move whole
     pixels (selected >= 50 %, nearest); a layer with a mask is refused (apply or delete it first)."""
-    layer = _layer(doc, layer)
-    m = _check_matrix(matrix, method)
-    if doc.selection is None:
-        return affine_transform_layer(doc, m, layer, method=method, label=label)
+    return commit_transform(doc, prepare_transform(doc, matrix, layer, method=method, selected=True),
+                            label)
+
+
+def _prepare_selection(doc: Document, m: np.ndarray, layer: Layer, method: str) -> Transformed:
     if layer.mask is not None:
         raise ValueError(f"“{layer.name}” has a layer mask: apply or delete it before transforming "
                          "a selection of it (or deselect to transform the whole layer)")
@@ -309,9 +346,7 @@ def transform_selection(doc: Document, matrix: np.ndarray, layer: Layer | None =
         region = canvas[nb.translated(-out_rect.x, -out_rect.y).slices()]
         region[...] = _over(moved, region)
     sel = _warp_plane(doc.selection, m, (doc.width, doc.height))
-    doc.replace_contents(label, layers={layer: LayerData(canvas, None, (out_rect.x, out_rect.y))},
-                         selection=sel if sel.any() else None)
-    return out_rect
+    return Transformed(layer, layer.data, canvas, None, out_rect, sel if sel.any() else None, True)
 
 
 def _over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:

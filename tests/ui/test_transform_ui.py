@@ -264,3 +264,29 @@ def test_free_transform_of_a_selection_moves_the_selected_pixels(window, qtbot) 
     window.add_mask()
     window.free_transform()
     assert window.last_error is not None and "mask" in window.last_error[1]
+
+
+def test_free_transform_of_a_big_layer_runs_on_a_worker(window, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    from ganstudio.core import transform as core_tf
+    from ganstudio.ui.tools.transform import TransformTool
+
+    monkeypatch.setattr(TransformTool, "SYNC_PIXELS", 0)       # every layer counts as big here
+    doc = numbered_doc(80, 60)
+    layer = doc.layers[0]
+    before = layer.data.copy()
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    window.free_transform()
+    tool = window.tools.current
+    tool.set_transform(angle=30.0, sx=0.8, sy=0.8)
+    m = tool.matrix()
+    assert tool.commit(canvas) and tool.applying              # Enter: computing on the worker
+    assert canvas.preview_hidden is layer                       # the preview stays meanwhile
+    assert not tool.apply_button.isEnabled()
+    tool.cancel(canvas)                                         # Esc cannot drop a result on its way
+    qtbot.waitUntil(lambda: not tool.applying, timeout=20_000)
+    assert not tool.active and canvas.preview_hidden is None and len(doc.history) == 1
+    ref = Document(80, 60)
+    ref_layer = ref.add_layer(RasterLayer("bg", before))
+    core_tf.affine_transform_layer(ref, m, ref_layer)
+    assert layer.bounds == ref_layer.bounds and np.array_equal(layer.data, ref_layer.data)

@@ -8,10 +8,11 @@ resampling, 16-bit kept, the layer mask with it, one undo step), Esc cancels."""
 from __future__ import annotations
 
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPolygonF, QTransform
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QWidget)
@@ -25,6 +26,10 @@ HANDLE_PX = 7
 PREVIEW_MAX_SIDE = 2048   # the live preview image is at most this big (the result is full size)
 
 
+class _Bridge(QObject):
+    done = Signal(object)   # Transformed | Exception, from the worker thread
+
+
 class TransformTool(Tool):
     name, title, shortcut, icon = "transform", "Free transform", "", "transform"
     tooltip = ("Scale (handles, Shift keeps the ratio), rotate (drag outside, Shift: 15° steps) "
@@ -34,10 +39,16 @@ class TransformTool(Tool):
 
     selection_mode = False      # the box holds the selected pixels, not the whole layer
     selection_mode_applied = False
+    applying = False            # the result is being computed on the worker thread
+    SYNC_PIXELS = 2_000_000     # layers up to this size are resampled at once on Enter
 
     def __init__(self) -> None:
         self.layer: Any = None
         self._stay_image: QImage | None = None
+        self._bridge = _Bridge()
+        self._bridge.done.connect(self._prepared)
+        self._thread: threading.Thread | None = None
+        self._doc: Any = None
         self._canvas: Canvas | None = None
         self.sx = self.sy = 1.0
         self.angle = 0.0
@@ -252,6 +263,8 @@ class TransformTool(Tool):
         return None
 
     def press(self, canvas: Canvas, pos: QPointF, event: QMouseEvent) -> None:
+        if self.applying:
+            return
         if not self.active or self._canvas is not canvas:
             if not self.begin(canvas):
                 return
@@ -329,36 +342,80 @@ class TransformTool(Tool):
         return (self.sx, self.sy, self.angle, self.tx, self.ty) == (1.0, 1.0, 0.0, 0.0, 0.0)
 
     def commit(self, canvas: Canvas) -> bool:
-        """Enter: resample the layer through the transform (one undo step)."""
-        from ganstudio.core.transform import affine_transform_layer
+        """Enter: resample the layer (or its selected pixels) through the transform, one undo
+        step. Big layers are resampled on a worker thread while the preview stays on the canvas
+        (``applying`` is True meanwhile); the result is applied when it is ready."""
+        from ganstudio.core.transform import prepare_transform
 
-        if not self.active:
+        if not self.active or self.applying:
             return False
-        layer, m = self.layer, self.matrix()
-        identity = self.is_identity()
+        layer, m, doc = self.layer, self.matrix(), canvas.document
         selection = self.selection_mode_applied = self.selection_mode
-        self._finish()
-        doc = canvas.document
-        if identity or not doc.contains(layer):
+        if self.is_identity() or not doc.contains(layer):
+            self._finish()
             return False
-        try:
-            if selection:
-                from ganstudio.core.transform import transform_selection
+        if layer.width * layer.height <= self.SYNC_PIXELS:
+            self._finish()
+            try:
+                t = prepare_transform(doc, m, layer, method=self.method, selected=selection)
+            except (ValueError, PermissionError) as exc:
+                self.message(str(exc))
+                return False
+            return self._apply(doc, t)
+        self.applying = True
+        self.message("Transforming…")
+        self._sync_widget()
+        bridge, method = self._bridge, self.method
 
-                transform_selection(doc, m, layer, method=self.method)
-            else:
-                affine_transform_layer(doc, m, layer, method=self.method)
+        def run() -> None:
+            try:
+                res: Any = prepare_transform(doc, m, layer, method=method, selected=selection)
+            except Exception as exc:  # noqa: BLE001 - reported on the GUI thread
+                res = exc
+            bridge.done.emit(res)
+
+        self._thread = threading.Thread(target=run, name="free-transform", daemon=True)
+        self._thread.start()
+        return True
+
+    def _prepared(self, res: Any) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        doc = self._doc
+        self.applying = False
+        self._finish()
+        if doc is None:
+            return
+        if isinstance(res, Exception):
+            self.message(str(res))
+            return
+        self._apply(doc, res)
+
+    def _apply(self, doc: Any, t: Any) -> bool:
+        from ganstudio.core.transform import commit_transform
+
+        try:
+            commit_transform(doc, t)
         except (ValueError, PermissionError) as exc:
             self.message(str(exc))
             return False
         self.message("Transformed")
         return True
 
+    def wait_applied(self) -> None:
+        """Block until a transform being computed on the worker is ready (tests, closing)."""
+        t = self._thread
+        if t is not None:
+            t.join()
+
     def cancel(self, canvas: Canvas) -> None:
+        if self.applying:
+            return                  # the result is on its way; it is applied when ready
         self._finish()
 
     def _history_changed(self, *_: Any) -> None:
-        if self.active and self._canvas is not None:
+        if self.active and self._canvas is not None and not self.applying:
             self.message("Free transform cancelled: the image or the active layer changed.")
             self.cancel(self._canvas)
 
@@ -384,7 +441,7 @@ class TransformTool(Tool):
         self._sync_widget()
 
     def _tool_changed(self, name: str) -> None:
-        if name != self.name and self.active:
+        if name != self.name and self.active and not self.applying:
             self.cancel(self._canvas)  # type: ignore[arg-type]
 
     # -- drawing -----------------------------------------------------------------------------------
@@ -496,8 +553,8 @@ class TransformTool(Tool):
                 s.setEnabled(self.active)
         finally:
             self._syncing = False
-        self.apply_button.setEnabled(self.active)
-        self.cancel_button.setEnabled(self.active)
+        self.apply_button.setEnabled(self.active and not self.applying)
+        self.cancel_button.setEnabled(self.active and not self.applying)
         self.state_label.setText(
             (f"The selection of “{self.layer.name}”" if self.selection_mode
              else f"“{self.layer.name}”")
