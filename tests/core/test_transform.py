@@ -381,3 +381,18 @@ def test_copy_of_a_layer_group_is_its_composite() -> None:
     assert tuple(c.pixels[0, 0]) == (255, 0, 0, 255)
     with pytest.raises(ValueError):
         clip.cut_pixels(doc)                      # a group has no pixels of its own to cut
+
+
+def test_prepare_then_commit_and_a_layer_changed_meanwhile() -> None:
+    doc = rich_doc()
+    top = doc.layers[1]
+    before = state(doc)
+    t = tf.prepare_transform(doc, tf.free_transform_matrix((2.5, 2), 2, 2, 45), top)
+    assert same(state(doc), before) and len(doc.history) == 0      # nothing changed yet
+    r = tf.commit_transform(doc, t)
+    assert top.bounds == r and len(doc.history) == 1
+    t2 = tf.prepare_transform(doc, tf.free_transform_matrix((2.5, 2), 0.5, 0.5), top)
+    doc.history.undo()                                              # the layer changed under it
+    with pytest.raises(ValueError, match="changed"):
+        tf.commit_transform(doc, t2)
+    assert same(state(doc), before)
