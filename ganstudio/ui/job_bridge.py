@@ -65,6 +65,8 @@ class JobBridge(QObject):
     progress_changed = Signal(object, object)  # Job, Progress (coalesced: the newest only)
     removed = Signal(object)
     _progress_ready = Signal(object)   # Job: a newer Progress waits in _pending (worker -> GUI)
+    decision_needed = Signal(object)   # Job: its result is shown as a preview (Apply / Discard)
+    decision_made = Signal(object)     # Job: applied or discarded
 
     def __init__(self, queue: JobQueue, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -111,6 +113,16 @@ class JobBridge(QObject):
             self._progress_ready.emit(job)
 
     def _prepare_result(self, job: Job) -> None:
+        if job.data.get("offer_preview") and job.result is not None:
+            try:  # the image the window shows before the user applies it (#16)
+                outs = job.result.output_layers()
+                if len(outs) == 1 and outs[0].image is not None:
+                    img = np.asarray(outs[0].image)
+                    x, y = (0, 0) if outs[0].rect is None else (int(outs[0].rect[0]), int(outs[0].rect[1]))
+                    job.data["preview_rect"] = (x, y, int(img.shape[1]), int(img.shape[0]))
+                    job.data["preview_image"] = display_preview(img)
+            except Exception:  # noqa: BLE001 - no preview: applied at once
+                log.debug("no result preview", exc_info=True)
         want16 = job.data.get("prepare_layers")
         if want16 is None or job.result is None:
             return

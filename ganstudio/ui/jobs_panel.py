@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -66,6 +66,19 @@ class JobRow(QFrame):
                               "from its progress so far")
         self.times.hide()
         layout.addWidget(self.times)
+        self.decide = QWidget()             # a finished result shown as a preview (#16)
+        drow = QHBoxLayout(self.decide)
+        drow.setContentsMargins(0, 0, 0, 0)
+        self.apply_btn = QPushButton("Apply")
+        self.apply_btn.setToolTip("Add the previewed result to the image (one undo step)")
+        self.discard_btn = QPushButton("Discard")
+        self.vary_btn = QPushButton("Variation")
+        self.vary_btn.setToolTip("Discard this one and run it again with the next seed")
+        for b in (self.apply_btn, self.discard_btn, self.vary_btn):
+            drow.addWidget(b)
+        drow.addStretch(1)
+        self.decide.hide()
+        layout.addWidget(self.decide)
         self.error = QLabel()
         self.error.setObjectName("jobError")
         self.error.setWordWrap(True)
@@ -106,6 +119,16 @@ class JobRow(QFrame):
         self.times.setText(text)
         self.times.show()
 
+    def show_decision(self, on: bool) -> None:
+        self.decide.setVisible(on)
+        self.vary_btn.setVisible(on and hasattr(self.job.request, "seed"))
+        if on:
+            self.bar.setFormat("preview — apply or discard")
+        else:
+            outcome = self.job.data.get("decision")
+            if outcome:
+                self.bar.setFormat(str(outcome))
+
     def update_state(self) -> None:
         job = self.job
         self.state.setText(job.state.value)
@@ -120,7 +143,9 @@ class JobRow(QFrame):
         self.cancel.setEnabled(not job.done)
         if job.state is JobState.FINISHED:
             self.bar.setValue(1000)
-            self.bar.setFormat("done")
+            self.bar.setFormat(str(job.data.get("decision") or "done"))
+            if job.data.get("awaiting"):
+                self.bar.setFormat("preview — apply or discard")
             refused = job.data.get("refused")
             if refused:                      # the window's placement check (jobs/placement.py)
                 self.bar.setFormat("not applied")
@@ -137,6 +162,10 @@ class JobRow(QFrame):
 
 
 class JobsPanel(QWidget):
+    apply_requested = Signal(object)    # Job (a previewed result)
+    discard_requested = Signal(object)
+    vary_requested = Signal(object)
+
     def __init__(self, bridge: JobBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.queue = bridge.queue
@@ -176,7 +205,14 @@ class JobsPanel(QWidget):
         bridge.state_changed.connect(self._state)
         bridge.progress_changed.connect(self._progress)
         bridge.removed.connect(self._removed)
+        bridge.decision_needed.connect(lambda job: self._decision(job, True))
+        bridge.decision_made.connect(lambda job: self._decision(job, False))
         self._update_buttons()
+
+    def _decision(self, job: Job, on: bool) -> None:
+        row = self.rows.get(job.id)
+        if row is not None:
+            row.show_decision(on)
 
     def _update_running_times(self) -> None:
         running = [r for r in self.rows.values() if r.started is not None and r.ended is None]
@@ -187,6 +223,9 @@ class JobsPanel(QWidget):
 
     def _added(self, job: Job) -> None:
         row = JobRow(job, self.queue, clock=lambda: self.clock())
+        row.apply_btn.clicked.connect(lambda _c=False, j=job: self.apply_requested.emit(j))
+        row.discard_btn.clicked.connect(lambda _c=False, j=job: self.discard_requested.emit(j))
+        row.vary_btn.clicked.connect(lambda _c=False, j=job: self.vary_requested.emit(j))
         self.rows[job.id] = row
         self.list.insertWidget(0, row)
         self.empty.hide()

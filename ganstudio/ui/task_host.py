@@ -39,6 +39,15 @@ class TaskHost:
     def _init_task_host(self) -> None:
         self.task_uis = {}
         self._preview_jobs: dict[int, Any] = {}   # job id -> canvas showing its preview
+        self.awaiting: dict[int, Job] = {}        # finished jobs shown as a preview, not yet applied
+        self.preview_ai_results = False           # Filters > AI > Preview results before applying
+        try:
+            from .settings import settings
+
+            self.preview_ai_results = str(settings().value("ai/preview_results", "false")).lower() \
+                in ("1", "true", "yes")
+        except Exception:  # noqa: BLE001
+            pass
         self.job_bridge.state_changed.connect(self._job_state)
         self.job_bridge.progress_changed.connect(self._job_progress)
 
@@ -62,6 +71,39 @@ class TaskHost:
                     found.install(self)
                 except Exception:  # noqa: BLE001
                     log.error("task UI %s failed to install:\n%s", found.name, traceback.format_exc())
+        self._install_preview_action()
+
+    def _install_preview_action(self) -> None:
+        """Filters > AI > Preview results before applying (checkable, remembered)."""
+        try:
+            menu = self.menu("Filters/AI")  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - no menu bar (tests without one)
+            return
+        act = menu.addAction("Preview results before applying")
+        act.setObjectName("action_preview_ai_results")
+        act.setCheckable(True)
+        act.setChecked(self.preview_ai_results)
+        act.setStatusTip("Show an AI result on the canvas first, with Apply / Discard (and "
+                         "another variation where the model has a seed) in the Jobs panel")
+        act.toggled.connect(self.set_preview_ai_results)
+        self.qactions["preview_ai_results"] = act  # type: ignore[attr-defined]
+        panel = getattr(self, "jobs_panel", None)
+        if panel is not None and hasattr(panel, "apply_requested"):
+            panel.apply_requested.connect(self.apply_preview)
+            panel.discard_requested.connect(self.discard_preview)
+            panel.vary_requested.connect(self.vary_preview)
+
+    def set_preview_ai_results(self, on: bool) -> None:
+        self.preview_ai_results = bool(on)
+        try:
+            from .settings import settings
+
+            settings().setValue("ai/preview_results", "true" if on else "false")
+        except Exception:  # noqa: BLE001
+            pass
+        act = getattr(self, "qactions", {}).get("preview_ai_results")
+        if act is not None and act.isChecked() != bool(on):
+            act.setChecked(bool(on))
 
     def task_ui(self, ui_id: str) -> TaskUI | None:
         return self.task_uis.get(ui_id)
@@ -97,6 +139,8 @@ class TaskHost:
                 ui = self._ui_for(job)
                 job.placement.ui = ui.id if ui is not None else ""
             self._prepare_layers_off_thread(job)
+            if self.preview_ai_results and "apply" not in job.data and self._previewable(job):
+                job.data["offer_preview"] = True     # the bridge makes its preview image off-thread
         ctx = self.preferences.task_context()
         job.ctx = ctx
         self.job_queue.submit(job)
@@ -199,12 +243,90 @@ class TaskHost:
                 else:
                     self.show_error(job.title, job.error or "The job failed.")
             elif state is JobState.FINISHED:
+                if job.data.get("offer_preview") and self._offer_result(job, ui):
+                    return                      # shown; Apply / Discard decide (job kept)
                 self._apply_result(job, ui)
         finally:
-            job.release()
-            job.data.pop("apply", None)
-            job.data.pop("on_error", None)
+            if job.id not in self.awaiting:
+                job.release()
+                job.data.pop("apply", None)
+                job.data.pop("on_error", None)
             self._update_actions()
+
+    # == preview before applying (#16) ================================================================
+    def _previewable(self, job: Job) -> bool:
+        """A result the window can show as it will land: a TaskUI with the default apply (its
+        output layers added as they are), or one that says so (``preview_result = True``)."""
+        from .tasks.base import TaskUI
+
+        ui = self._ui_for(job)
+        if ui is None or job.kind != "run":
+            return False
+        flag = getattr(ui, "preview_result", None)
+        return bool(flag) if flag is not None else type(ui).apply is TaskUI.apply
+
+    def _offer_result(self, job: Job, ui: TaskUI | None) -> bool:
+        """Show the finished result on the canvas and wait for Apply / Discard (Jobs panel)."""
+        placement = job.placement
+        doc = self.document_by_id(placement.doc_id) if placement is not None else None
+        res = resolve(placement, doc) if placement is not None else None
+        image = job.data.pop("preview_image", None)
+        if res is None or not res.ok or res.rect is None or image is None or job.result is None:
+            return False
+        rect = job.data.pop("preview_rect", None)
+        r = res.rect if rect is None else Rect(res.rect.x + rect[0], res.rect.y + rect[1], rect[2], rect[3])
+        canvas = self._canvas_of(doc)
+        if canvas is None:
+            return False
+        canvas.show_preview(r, image)
+        self._preview_jobs[job.id] = canvas
+        job.data["awaiting"] = True
+        self.awaiting[job.id] = job
+        self.job_bridge.decision_needed.emit(job)
+        self.status_message(f"{job.title}: preview — Apply or Discard it in the Jobs panel", 0)
+        return True
+
+    def apply_preview(self, job: Job) -> bool:
+        """Apply an awaiting result (one undo step; the placement is checked again now)."""
+        if self.awaiting.pop(job.id, None) is None:
+            return False
+        self._end_preview(job)
+        try:
+            self._apply_result(job, None if "apply" in job.data else self._ui_for(job))
+        finally:
+            self._finish_decision(job, "applied" if job.data.get("applied") else "not applied")
+        return bool(job.data.get("applied"))
+
+    def discard_preview(self, job: Job) -> None:
+        if self.awaiting.pop(job.id, None) is None:
+            return
+        self._end_preview(job)
+        self._finish_decision(job, "discarded")
+        self.status_message(f"{job.title}: discarded")
+
+    def vary_preview(self, job: Job) -> Job | None:
+        """Discard an awaiting result and run the same request with the next seed."""
+        import dataclasses
+
+        request = job.request
+        ui = self._ui_for(job)
+        if ui is None or request is None or not hasattr(request, "seed"):
+            return None
+        self.discard_preview(job)
+        try:
+            nxt = dataclasses.replace(request, seed=int(request.seed) + 1)
+        except (TypeError, ValueError):
+            return None
+        return ui.submit(nxt)
+
+    def _finish_decision(self, job: Job, outcome: str) -> None:
+        job.data["awaiting"] = False
+        job.data["decision"] = outcome
+        job.release()
+        job.data.pop("apply", None)
+        job.data.pop("on_error", None)
+        self.job_bridge.decision_made.emit(job)
+        self._update_actions()
 
     def _apply_result(self, job: Job, ui: TaskUI | None) -> None:
         placement = job.placement
