@@ -226,14 +226,19 @@ class TileEdit:
             part = tile_rect(*key).intersect(rect)
             local = part.translated(-rect.x, -rect.y)
             old, new = before[local.slices()], after[local.slices()]
-            diff = old != new
-            if diff.ndim == 3:
-                diff = diff.any(axis=2)
-            rows = np.flatnonzero(diff.any(axis=1))
-            if rows.size == 0:
-                continue
-            cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0))
-            box = Rect.from_corners(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+            if (np.any(old[0] != new[0]) and np.any(old[-1] != new[-1])
+                    and np.any(old[:, 0] != new[:, 0]) and np.any(old[:, -1] != new[:, -1])):
+                box = Rect(0, 0, part.w, part.h)     # changes on all four borders: the whole tile
+            else:
+                diff = old != new
+                if diff.ndim == 3:
+                    diff = diff.any(axis=2)
+                rows = np.flatnonzero(diff.any(axis=1))
+                if rows.size == 0:
+                    continue
+                cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0))
+                box = Rect.from_corners(int(cols[0]), int(rows[0]), int(cols[-1]) + 1,
+                                        int(rows[-1]) + 1)
             if box == Rect(0, 0, part.w, part.h):
                 self.before[key], self.after[key] = self._own(before, old), self._own(after, new)
             else:

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QCheckBox, QColorDialog, QComboBox, QFormLayout, QPushButton, QWidget
 
 from .base import Tool
+from .fill import ASYNC_PIXELS
 
 if TYPE_CHECKING:
     from ..canvas_api import CanvasView as Canvas
@@ -32,6 +33,8 @@ class GradientTool(Tool):
     name, title, shortcut, icon = "gradient", "Gradient", "Shift+G", "gradient"
     tooltip = "Drag to draw a gradient from the brush colour (Ctrl: 15° steps)"
     cursor = Qt.CursorShape.CrossCursor
+    #: layers of at least this many pixels get the gradient computed on a worker thread
+    async_pixels = ASYNC_PIXELS
 
     def __init__(self) -> None:
         self.shape = "linear"
@@ -41,6 +44,7 @@ class GradientTool(Tool):
         self._start: QPointF | None = None
         self._end: QPointF | None = None
         self.widgets: dict[str, QWidget] = {}
+        self.job = None           # the running ToolJob (ui/tools/fill.py), if any
 
     # -- options ---------------------------------------------------------------------------------
     def options_widget(self) -> QWidget:
@@ -115,7 +119,9 @@ class GradientTool(Tool):
                        self._start.y() + length * math.sin(angle))
 
     def release(self, canvas: Canvas, pos: QPointF, event: QMouseEvent) -> None:
-        from ganstudio.core.gradient import draw_gradient
+        from ganstudio.core import gradient as core_gradient
+
+        from .fill import start_job
 
         if self._start is None:
             return
@@ -132,21 +138,34 @@ class GradientTool(Tool):
             return
         s = self.settings
         target = "mask" if (s.edit_layer_mask and layer.mask is not None) else "pixels"
-        from .fill import busy
+        p0, p1 = (start.x(), start.y()), (end.x(), end.y())
+        kwargs = dict(fg=s.color, bg=self.background if self.colours == "fg_bg" else None,
+                      shape=self.shape, opacity=s.opacity, reverse=self.reverse, target=target)
+        self.last_call = (p0, p1, kwargs)        # what was computed (tests, benchmarks)
+        idx = doc.layers.index(layer)
+
+        def compute(view, check):  # noqa: ANN001, ANN202
+            vl = layer if view is doc else view.layers[0]
+            return core_gradient.plan_gradient(view, p0, p1, layer=vl, check=check, **kwargs)
+
+        def apply(planned):  # noqa: ANN001, ANN202
+            if planned is None or planned[0].is_empty():
+                self.message("Nothing selected on this layer.")
+                return False
+            if doc.is_locked(layer):
+                raise PermissionError(f"layer “{layer.name}” is locked")
+            doc.history.apply_edit(layer, planned[0], "Gradient")
+            return True
 
         try:
-            with busy(layer.width * layer.height):
-                rect = draw_gradient(doc, (start.x(), start.y()), (end.x(), end.y()), fg=s.color,
-                                     bg=self.background if self.colours == "fg_bg" else None,
-                                     shape=self.shape, layer=layer, opacity=s.opacity,
-                                     reverse=self.reverse, target=target)
+            start_job(self, canvas, "Gradient", compute, apply,
+                      pixels=layer.width * layer.height, layers=[idx])
         except (PermissionError, ValueError) as exc:
             self.message(str(exc)[:1].upper() + str(exc)[1:])
-            return
-        if rect is None:
-            self.message("Nothing selected on this layer.")
 
     def cancel(self, canvas: Canvas) -> None:
+        if self.job is not None and self.job.running:
+            self.job.cancel()
         self._start = self._end = None
         canvas.viewport().update()
 
