@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,9 +32,13 @@ def now_ms() -> float:
 class Heartbeat:
     """5 ms QTimer on the GUI thread; keeps every gap (start, length, GUI-thread CPU ms)."""
 
-    def __init__(self) -> None:
+    def __init__(self, diagnose: bool = False) -> None:
         from PySide6.QtCore import QTimer
 
+        self.diagnose = diagnose
+        self.samples: list[tuple[float, str]] = []
+        self._stop = False
+        self._main = threading.get_ident()
         self.gaps: list[tuple[float, float, float]] = []
         self.timer = QTimer()
         self.timer.setInterval(5)
@@ -49,9 +54,38 @@ class Heartbeat:
     def start(self) -> None:
         self._last, self._cpu = now_ms(), time.thread_time() * 1000.0
         self.timer.start()
+        if self.diagnose:
+            threading.Thread(target=self._watch, daemon=True).start()
 
     def stop(self) -> None:
         self.timer.stop()
+        self._stop = True
+
+    def _watch(self) -> None:
+        """Sample the GUI thread's stack whenever a tick is over 12 ms late (--diagnose)."""
+        import traceback
+
+        while not self._stop:
+            time.sleep(0.004)
+            if now_ms() - self._last > 12.0:
+                frame = sys._current_frames().get(self._main)  # noqa: SLF001
+                if frame is None:
+                    continue
+                stack = [f for f in traceback.extract_stack(frame) if "ganstudio" in f.filename]
+                key = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                 for f in reversed(stack[-3:])) or "(Qt / event loop)"
+                self.samples.append((now_ms(), key))
+
+    def explain(self, name: str, t0: float, t1: float) -> None:
+        big = sorted(self.window(t0, t1), key=lambda g: -g[1])[:5]
+        print(f"  [{name}] longest gaps (ms / GUI-thread CPU ms / at ms after the click): "
+              + ", ".join(f"{g:.0f}/{c:.0f}/{s_ - t0:.0f}" for s_, g, c in big))
+        counts: dict[str, int] = {}
+        for t, k in self.samples:
+            if t0 <= t <= t1:
+                counts[k] = counts.get(k, 0) + 1
+        for k, n in sorted(counts.items(), key=lambda kv: -kv[1])[:6]:
+            print(f"     {n:4d} x 4 ms  {k}")
 
     def window(self, t0: float, t1: float) -> list[tuple[float, float, float]]:
         return [g for g in self.gaps if g[0] < t1 and g[0] + g[1] > t0]
@@ -102,7 +136,7 @@ def make_doc(w: int, h: int):  # noqa: ANN201
     return doc
 
 
-def run(size: tuple[int, int], tools: list[str]) -> dict:
+def run(size: tuple[int, int], tools: list[str], diagnose: bool = False) -> dict:
     from PySide6.QtCore import QPoint, QPointF, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -135,7 +169,7 @@ def run(size: tuple[int, int], tools: list[str]) -> dict:
     left = Qt.MouseButton.LeftButton
     none = Qt.KeyboardModifier.NoModifier
     settle()
-    beat = Heartbeat()
+    beat = Heartbeat(diagnose)
     beat.start()
     out: dict = {}
     for name in tools:
@@ -167,6 +201,9 @@ def run(size: tuple[int, int], tools: list[str]) -> dict:
                      "total_incl_repaint_s": round((t_drawn - t0) / 1000, 2),
                      "undo_label": doc.history.undo_label}
         print(name, json.dumps(out[name]), flush=True)
+        if diagnose:
+            print(f"  applied at {t_applied - t0:.0f} ms, drawn at {t_drawn - t0:.0f} ms")
+            beat.explain(name, t0, t_drawn)
         if name in ("wand", "color_select"):
             doc.set_selection(None)
     beat.stop()
@@ -190,12 +227,14 @@ def main() -> int:
     ap.add_argument("--tools", default="fill,gradient,wand,color_select",
                     help="comma-separated tool names to measure")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="print the longest gaps and where the GUI thread was during them")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.lower().split("x"))
     load = os.getloadavg()
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; load average {load[0]:.1f} {load[1]:.1f} "
           f"{load[2]:.1f}", flush=True)
-    res = run((w, h), [t.strip() for t in args.tools.split(",") if t.strip()])
+    res = run((w, h), [t.strip() for t in args.tools.split(",") if t.strip()], args.diagnose)
     res["_machine"] = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_before": load,
                        "load_after": os.getloadavg(), "size": [w, h]}
     if args.json:

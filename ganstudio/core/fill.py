@@ -314,7 +314,7 @@ def plan_fill(doc: Document, x: float, y: float, color: Sequence[float] | None =
         _fill_into(after, c, is_label=is_label, target=target, color=color, label_id=label_id,
                    opacity=opacity)
         edit.add(part, before, after)
-        if check is not None and i % 16 == 15:
+        if check is not None and (i % 16 == 15 or i == len(keys) - 1):
             check(0.5 + 0.5 * (i + 1) / len(keys))
     return edit, rect
 

@@ -136,7 +136,7 @@ def plan_gradient(doc: Document, p0: Sequence[float], p1: Sequence[float], *,
         else:
             _pixels_band(after, t, cov, c0, c1, dither, band)
         edit.add(part, before, after)
-        if check is not None and i % 8 == 7:
+        if check is not None and (i % 8 == 7 or i == len(keys) - 1):
             check((i + 1) / len(keys))
     return edit, lrect
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ganstudio.core.document import Document
-from ganstudio.core.fill import bucket_fill, difference_map, similar_region
+from ganstudio.core.fill import bucket_fill, difference_map, plan_fill, similar_region
 from ganstudio.core.layers import LabelClass, LabelLayer, RasterLayer
 
 
@@ -145,3 +145,86 @@ def test_click_outside_the_layer_fills_nothing() -> None:
     doc = _two_halves()
     assert bucket_fill(doc, -3, 5, (255, 0, 0)) is None
     assert len(doc.history) == 0
+
+
+# -- computed off the document (the window's worker thread), applied as one step -----------------
+
+def _photo(w: int = 768, h: int = 600) -> Document:
+    rng = np.random.default_rng(3)
+    px = np.empty((h, w, 4), np.uint8)
+    px[..., :3] = rng.integers(200, 230, (h, w, 3), dtype=np.uint8)
+    px[..., 3] = 255
+    px[250:520, 250:520, :3] = 20        # a dark block the fill goes around (covers tile (1, 1))
+    doc = Document(w, h)
+    doc.add_layer(RasterLayer("photo", px))
+    doc.history.clear()
+    return doc
+
+
+def test_plan_fill_on_a_snapshot_equals_bucket_fill_and_is_one_cheap_step() -> None:
+    from ganstudio.core.geometry import Rect
+    from ganstudio.core.snapshot import DocumentSnapshot
+
+    doc, ref = _photo(), _photo()
+    before = doc.active_layer.pixels.copy()
+    with DocumentSnapshot(doc) as snap:
+        view = snap.materialize(layers=[0])               # what the worker thread reads
+        edit, rect = plan_fill(view, 10, 10, (255, 0, 0), layer=view.layers[0], threshold=40)
+    assert np.array_equal(doc.active_layer.pixels, before)   # planning changes nothing
+    assert doc.history.apply_edit(doc.active_layer, edit, "Fill") is not None
+    assert bucket_fill(ref, 10, 10, (255, 0, 0), threshold=40) == rect
+    after = doc.active_layer.pixels.copy()
+    assert np.array_equal(after, ref.active_layer.pixels)
+    assert len(doc.history) == 1 and doc.history.undo_label == "Fill"
+    # the tile inside the dark block did not change: nothing stored for it; the others whole
+    assert (1, 1) not in edit.rects and edit.rects[(0, 0)] == Rect(0, 0, 256, 256)
+    assert edit.rects[(2, 2)] == Rect(512, 512, 256, 88)
+    assert doc.history.nbytes == edit.nbytes < 2 * before.nbytes
+    doc.history.undo()
+    assert np.array_equal(doc.active_layer.pixels, before)
+    doc.history.redo()
+    assert np.array_equal(doc.active_layer.pixels, after)
+
+
+def test_plan_fill_check_cancels_and_reports_progress() -> None:
+    doc = _photo()
+    seen: list[float] = []
+
+    class Stop(Exception):
+        pass
+
+    def check(f: float) -> None:
+        seen.append(f)
+        if f > 0.6:
+            raise Stop
+
+    with pytest.raises(Stop):
+        plan_fill(doc, 10, 10, (255, 0, 0), check=check)
+    assert seen and seen[0] == 0.5 and all(0 <= f <= 1 for f in seen)
+    assert len(doc.history) == 0
+
+
+def test_tile_edit_keeps_only_changed_boxes_and_refuses_overlaps() -> None:
+    from ganstudio.core.geometry import Rect
+    from ganstudio.core.history import TileEdit
+
+    old = np.zeros((300, 600), np.uint8)
+    new = old.copy()
+    new[10:20, 30:40] = 7                                 # tile (0, 0): a 10x10 box
+    new[260:300, 256:600] = 9                             # tiles (1, 1), (2, 1): whole rows
+    edit = TileEdit("mask", old.shape)
+    edit.add(Rect(0, 0, 600, 300), old, new)
+    assert edit.rects[(0, 0)] == Rect(30, 10, 10, 10) and edit.after[(0, 0)].shape == (10, 10)
+    assert (1, 0) not in edit.rects and (0, 1) not in edit.rects    # unchanged: dropped
+    assert edit.rects[(1, 1)] == Rect(256, 260, 256, 40)
+    assert edit.bounds == Rect(30, 10, 570, 290)
+    with pytest.raises(ValueError):
+        edit.add(Rect(0, 0, 10, 10), old[:10, :10], new[:10, :10])
+    doc = Document(600, 300)
+    layer = RasterLayer("l", np.zeros((300, 600, 4), np.uint8), mask=old.copy())
+    doc.add_layer(layer)
+    doc.history.clear()
+    doc.history.apply_edit(layer, edit, "Mask")
+    assert np.array_equal(layer.mask, new) and len(doc.history) == 1
+    doc.history.undo()
+    assert not layer.mask.any()

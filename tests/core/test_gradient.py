@@ -131,3 +131,51 @@ def test_label_and_locked_layers_are_refused() -> None:
     with pytest.raises(PermissionError):
         draw_gradient(doc2, (0, 0), (4, 0), fg=(0, 0, 0))
     assert len(doc.history) <= 1 and len(doc2.history) == 0
+
+
+# -- computed off the document (the window's worker thread), applied as one step -----------------
+
+def test_plan_gradient_on_a_snapshot_equals_draw_gradient() -> None:
+    from ganstudio.core.gradient import plan_gradient
+    from ganstudio.core.snapshot import DocumentSnapshot
+
+    def make() -> Document:
+        d = _doc(700, 300, fill=(40, 90, 200, 160))            # semi-transparent: blended alpha
+        d.layers[0].pixels[:, 350:, 3] = 255                   # part opaque (other branch)
+        sel = np.zeros((300, 700), np.uint8)
+        sel[:, 20:680] = 255
+        sel[:50] = 100
+        d.set_selection(sel)
+        d.history.clear()
+        return d
+
+    doc, ref = make(), make()
+    before = doc.active_layer.pixels.copy()
+    kw = dict(fg=(255, 0, 0), bg=(0, 0, 255, 128), shape="linear")
+    with DocumentSnapshot(doc) as snap:
+        view = snap.materialize(layers=[0])
+        progress: list[float] = []
+        edit, lrect = plan_gradient(view, (10, 10), (650, 250), layer=view.layers[0],
+                                    check=progress.append, **kw)
+    assert np.array_equal(doc.active_layer.pixels, before)
+    assert progress and progress[-1] == 1.0
+    doc.history.apply_edit(doc.active_layer, edit, "Gradient")
+    assert draw_gradient(ref, (10, 10), (650, 250), **kw) == lrect
+    assert np.array_equal(doc.active_layer.pixels, ref.active_layer.pixels)
+    assert (doc.active_layer.pixels[50:, :20] == before[50:, :20]).all()   # outside the selection
+    assert len(doc.history) == 1
+    doc.history.undo()
+    assert np.array_equal(doc.active_layer.pixels, before)
+
+
+def test_plan_gradient_check_cancels_before_any_change() -> None:
+    from ganstudio.core.gradient import plan_gradient
+
+    doc = _doc(600, 600, fill=(0, 0, 0, 255))
+
+    def stop(_f: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        plan_gradient(doc, (0, 0), (600, 0), fg=(255, 255, 255), check=stop)
+    assert len(doc.history) == 0 and not doc.layers[0].pixels[..., :3].any()
