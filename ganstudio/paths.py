@@ -63,6 +63,21 @@ CATALOG_DIR = MODELS_DIR / "catalog"
 BUILTIN_MODELS = MODELS_DIR / "builtin"
 
 
+#: The ganstudio package folder itself (what identifies an installation, e.g. for the warm worker).
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def install_dirs() -> list[Path]:
+    """The application's own folders (never a place for user files): the data root, the folder
+    holding the ganstudio package (site-packages or the checkout), the Python prefix and, in the
+    bundle, the bundle's _internal folder."""
+    out = [ROOT, PACKAGE_DIR.parent, Path(sys.prefix)]
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        out.append(Path(frozen))
+    return [p.resolve() for p in out]
+
+
 def resource(*parts: str) -> Path:
     """A file or folder under resources/, e.g. ``resource("palettes", "warm.json")``."""
     return RESOURCES.joinpath(*parts)

@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/build/bundle
 VENV=$OUT/venv
+mkdir -p "$OUT"  # (a clean clone has no build/: the logs below live beside it)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 t0=$(date +%s)
 PY=${BUNDLE_PYTHON:-$(command -v python3.11 || command -v python3)}
@@ -76,8 +77,15 @@ rm -rf "$OUT/dist"  # (the work folder is PyInstaller's cache: kept)
 (cd "$OUT" && "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$OUT/dist" \
     --workpath "$OUT/work" "$ROOT/packaging/ganstudio.spec") >"$OUT.pyinstaller.log" 2>&1 \
   || { tail -60 "$OUT.pyinstaller.log"; exit 1; }
-t2=$(date +%s)
 APP=$OUT/dist/ganstudio
+# Strip the symbol tables of the largest libraries that carry them (dynamic symbols stay): ~110 MB.
+# Only these: a blanket `strip` (PyInstaller's strip=True) breaks the auditwheel/patchelf-repaired
+# libraries of numpy & co. ("ELF load command address/offset not page-aligned", seen here).
+for f in "$APP"/_internal/torch/lib/libtorch_cpu.so "$APP"/_internal/torch/lib/libtorch_python.so \
+         "$APP"/_internal/torch/lib/libc10.so "$APP"/_internal/libpython3.*.so.1.0; do
+  [ -f "$f" ] && command -v strip >/dev/null && strip --strip-unneeded "$f"
+done
+t2=$(date +%s)
 # desktop integration inside the bundle: ganstudio/install.sh puts the menu entry, icons,
 # metainfo and MIME types into ~/.local/share (ganstudio/uninstall.sh takes them out)
 ID=io.github.ganstudio.GANStudio

@@ -19,8 +19,16 @@ if [ "$want_test" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   if [ -n "$missing" ]; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
     echo "installing Debian packages: $missing"
-    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing \
-      || echo "warning: could not install $missing (the real-window test will be skipped)" >&2
+    # (another apt run may hold the lock for a while: wait for it, and try again once)
+    apt_ok=0
+    for try in 1 2; do
+      if $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq >/tmp/ganstudio-apt.log 2>&1 \
+         && $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+              $missing >>/tmp/ganstudio-apt.log 2>&1; then apt_ok=1; break; fi
+      [ "$try" = 1 ] && sleep 30
+    done
+    [ "$apt_ok" = 1 ] || { tail -5 /tmp/ganstudio-apt.log >&2
+      echo "warning: could not install $missing (the real-window test will be skipped)" >&2; }
   fi
 fi
 

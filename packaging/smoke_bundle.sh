@@ -20,10 +20,24 @@ rm -rf "$W/src" && mkdir -p "$W/src"
 "$CHECKOUT/.venv/bin/python" -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
 z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith('ganstudio/commands/')])" \
   "$(ls "$CHECKOUT"/build/bundle/wheel/ganstudio-*.whl | head -1)" "$W/src"
+touch "$W/unpacked"; sleep 1
 SMOKE_SOURCE=$W/src CHECK_PY=$CHECKOUT/.venv/bin/python bash "$CHECKOUT/packaging/smoke_set.sh" "$APP/ganstudio" bundle "$W/smoke"
+# the model cache stays outside the bundle: by default the user's cache folder, and nothing at all
+# was written into the bundle by the whole smoke set
+mkdir -p "$W/home2"
+env -i HOME="$W/home2" PATH="$W/smoke/nopython" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
+  "$APP/ganstudio" info --json >"$W/info_default.json"
+"$CHECKOUT/.venv/bin/python" -c "import json, sys; c = json.load(open(sys.argv[1]))['paths']['cache']; \
+assert c.startswith(sys.argv[2] + '/.cache/'), c; print('default model cache:', c)" "$W/info_default.json" "$W/home2"
+written=$(find "$APP" -newer "$W/unpacked" | head -20)
+[ -z "$written" ] || { echo "the smoke set wrote into the bundle:" >&2; echo "$written" >&2; exit 1; }
 # the bundle's desktop integration, as a user would run it
 env -i HOME="$W/home" PATH=/usr/bin:/bin bash "$APP/install.sh" --prefix "$W/prefix"
 grep -q "^Exec=\"$APP/ganstudio\" %F" "$W/prefix/share/applications/io.github.ganstudio.GANStudio.desktop"
+if command -v desktop-file-validate >/dev/null; then
+  out=$(desktop-file-validate "$W/prefix/share/applications/io.github.ganstudio.GANStudio.desktop" 2>&1) \
+    && [ -z "$out" ] || { echo "installed .desktop entry: $out" >&2; exit 1; }
+fi
 env -i HOME="$W/home" PATH=/usr/bin:/bin bash "$APP/uninstall.sh" --prefix "$W/prefix"
 [ ! -e "$W/prefix/share/applications/io.github.ganstudio.GANStudio.desktop" ]
 T2=$(date +%s)

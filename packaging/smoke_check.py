@@ -71,6 +71,8 @@ def info(path: str, checkout: str, layout: str) -> None:
             fail(f"info: {k} {p} is inside the checkout {checkout}")
         if "_data" not in p.parts:
             fail(f"info: {k} {p} is not the installed ganstudio/_data")
+    if not (d.get("torch") or {}).get("version"):  # torch must import in the installed app
+        fail(f"info: torch is not importable: {d.get('torch')}")
     if layout == "bundle" and "_internal" not in Path(ps["resources"]).parts:
         fail(f"info: resources {ps['resources']} is not inside the bundle")
     print(f"info ok: data at {Path(ps['resources']).parent}, torch {d.get('torch', {}).get('version')}")

@@ -51,8 +51,9 @@ def installation_key() -> dict[str, str]:
     """What identifies this installation and its code: a worker serves only clients with the same
     key (``code`` differs after the package's files change: the worker is then stale)."""
     import ganstudio
+    from ganstudio import paths
 
-    package = Path(ganstudio.__file__).resolve().parent
+    package = paths.PACKAGE_DIR
     return {"version": getattr(ganstudio, "__version__", "?"),
             "package": str(package),
             "python": str(Path(sys.executable).resolve()),

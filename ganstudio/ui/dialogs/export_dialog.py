@@ -8,7 +8,6 @@ folder). The Quality slider is only active for the formats that use it (JPEG, lo
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
@@ -24,11 +23,7 @@ LAST_DIR_KEY = "export/last_dir"
 def _install_dirs() -> list[Path]:
     from ganstudio import paths
 
-    out = [Path(paths.ROOT), Path(__file__).resolve().parents[2], Path(sys.prefix)]
-    frozen = getattr(sys, "_MEIPASS", None)
-    if frozen:
-        out.append(Path(frozen))
-    return [p.resolve() for p in out]
+    return paths.install_dirs()  # (data root, the package's parent, sys.prefix, the bundle)
 
 
 def usable_folder(folder: Path) -> bool:
