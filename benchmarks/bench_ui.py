@@ -484,6 +484,35 @@ ACTIONS = [("save", "Save (Ctrl+S) to .ora: snapshot, encode on a worker thread"
 TARGET_MS = 16.0
 
 
+READING = """
+## Reading the figures (what is still over 16 ms, and why)
+
+- **GUI-thread work** is at or under 16 ms in every action but *apply*. What the apply still
+  does on the GUI thread (cProfile, 24 MP layer): the Layers panel rebuilding its model and
+  selection for the new layer (`layers_model._on_layers`, `layers_panel._select_active`,
+  ~25-30 ms together) and the History panel rebuild; the layer pixels themselves are converted
+  on the worker and inserted without a copy. The canvas then re-renders under its own 12 ms
+  budget per paint plus one band (`repaint` row). Both are other modules' work (named in
+  /work/coord/CHANGES.md for their owners).
+- **Wall-clock gaps** are over 16 ms everywhere, the idle noise floor included: the machine had
+  2 cores for ~8 engineers (load average 5-10 during these runs; the benchmark runs under
+  `nice -n 19`, so any other process takes the core first). During save / autosave / submit the
+  GUI thread also shares the GIL with the writer thread (numpy, zlib and OpenCV release it, the
+  Python between their calls does not); the app sets `sys.setswitchinterval(0.001)` so the GUI
+  thread waits at most ~1 ms per hand-over instead of 5 ms. A process-based writer would remove
+  that sharing entirely; it is not built.
+- Earlier runs today (same benchmark, load ~6-8), before the canvas fix: the GUI thread spent
+  34-40 ms in one gap during save, progress and apply, because the canvas had a livelock on a
+  loaded machine: drawing the cached tiles used the whole 12 ms budget, the remaining tiles never
+  rendered and the viewport repainted ~30 times a second forever (fixed: every paint renders at
+  least one tile). Issue #13 measured 65 ms on the GUI thread to composite a 24 MP job's inputs
+  at submit; they are now composited on the worker (`submit` row).
+- For scale: on 2026-11-23 (load 3-4) the same machine measured cold start 0.59 s and stroke
+  latency 1.2 ms median; today's 3.7 s and 17 ms are most likely the load (other people's code
+  changed meanwhile too; the two are not separated here).
+"""
+
+
 def cpu_name() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
@@ -616,7 +645,7 @@ What each row covers:
 
 The machine was shared (2 cores, ~8 people running tests and builds), so figures include
 scheduling noise: a run on a quiet machine is lower, never the other way round.
-{other}"""
+{READING}{other}"""
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(text)
         print(f"wrote {args.markdown}")
