@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QPainter, QPixmap
 from ganstudio.core.document import Document
 from ganstudio.core.layers import Layer
 
-from .signals import Connections
+from .signals import Connections, safe_disconnect
 from .theme import icon
 from .tile_cache import to_qimage
 
@@ -81,6 +81,17 @@ def layer_thumbnail(layer: Layer, size: int = THUMB) -> QPixmap:
     return pm
 
 
+_PIXMAPS: dict[str, QPixmap] = {}
+
+
+def _small_icon(name: str) -> QPixmap:
+    """The 18 px eye / lock pixmaps, rendered once (data() is called for every row on repaints)."""
+    pm = _PIXMAPS.get(name)
+    if pm is None:
+        pm = _PIXMAPS[name] = icon(name).pixmap(18, 18)
+    return pm
+
+
 class LayersModel(QAbstractItemModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -89,6 +100,7 @@ class LayersModel(QAbstractItemModel):
         self._thumbs: dict[int, QPixmap] = {}
         self._stale: set[int] = set()
         self._conns = Connections()
+        self._watched: dict[int, list[tuple[Any, Any]]] = {}   # uid -> its (signal, slot) pairs
         self._thumb_timer = QTimer(self)
         self._thumb_timer.setSingleShot(True)
         self._thumb_timer.setInterval(300)
@@ -111,18 +123,32 @@ class LayersModel(QAbstractItemModel):
 
     def _disconnect(self) -> None:
         self._conns.disconnect_all()
+        for pairs in self._watched.values():
+            for sig, slot in pairs:
+                safe_disconnect(sig, slot)
+        self._watched.clear()
 
     def _watch_layers(self) -> None:
-        self._conns.disconnect_all(keep=1)   # keep doc.events.layers
-        for layer in self._nodes.values():
+        """Follow the attributes and pixels of every node: only nodes that came or went since the
+        last call are (dis)connected (a structural change of a big document stays cheap)."""
+        for uid in [u for u in self._watched if u not in self._nodes]:
+            for sig, slot in self._watched.pop(uid):
+                safe_disconnect(sig, slot)
+        for uid, layer in self._nodes.items():
+            if uid in self._watched:
+                continue
             ev = layer.events
+            pairs = []
+            attr = self._attr_handler(layer)
             for sig in (ev.name, ev.visible, ev.locked, ev.opacity, ev.blend_mode, ev.provenance,
                         ev.pass_through):
-                self._conns.connect(sig, self._attr_handler(layer))
-            if layer.is_group:
-                continue
-            for sig in (ev.pixels, ev.mask):
-                self._conns.connect(sig, self._pixels_handler(layer))
+                pairs.append((sig, attr))
+            if not layer.is_group:
+                pix = self._pixels_handler(layer)
+                pairs += [(ev.pixels, pix), (ev.mask, pix)]
+            for sig, slot in pairs:
+                sig.connect(slot, check_nargs=False, max_args=0)
+            self._watched[uid] = pairs
 
     def _attr_handler(self, layer: Layer):  # noqa: ANN202
         def changed(*_: Any) -> None:
@@ -227,12 +253,12 @@ class LayersModel(QAbstractItemModel):
         what = "group" if layer.is_group else "layer"
         if col == COL_VISIBLE:
             if role == Qt.ItemDataRole.DecorationRole:
-                return icon("eye" if layer.visible else "eye_off").pixmap(18, 18)
+                return _small_icon("eye" if layer.visible else "eye_off")
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"Hide {what}" if layer.visible else f"Show {what}"
         elif col == COL_LOCK:
             if role == Qt.ItemDataRole.DecorationRole:
-                return icon("lock" if layer.locked else "unlock").pixmap(18, 18)
+                return _small_icon("lock" if layer.locked else "unlock")
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"Unlock {what}" if layer.locked else f"Lock {what}"
         else:
