@@ -285,3 +285,21 @@ def test_async_magic_wand_equals_sync_selection(window, qtbot) -> None:  # noqa:
     expected = sel.feather(color_mask(ref, pos.x(), pos.y()), 2.0)
     assert doc.selection is not None and np.array_equal(doc.selection, expected)
     assert len(doc.history) == 1 and doc.history.undo_label == "Magic wand"
+
+
+def test_closing_the_document_while_it_runs_stops_the_job(window, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    doc = make(300, 200)
+    canvas = _open(window, qtbot, doc)
+    tool = _async(window, "gradient")
+    started, go = _gate(monkeypatch, core_gradient, "plan_gradient")
+    drag(canvas, (10, 100), (290, 100))
+    assert started.wait(30) and tool.job.running
+    job = tool.job
+    assert window.close_document(ask=False)
+    qtbot.waitUntil(lambda: not job.running, timeout=10000)
+    assert job.state == "closed"
+    go.set()
+    assert job.wait(30)
+    assert QApplication.overrideCursor() is None and live_snapshots() == 0
+    assert len(doc.history) == 0
+    assert window.status.findChild(object, "tool_job_progress") is None

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QMouseEvent, QShortcut
 from PySide6.QtWidgets import (QApplication, QCheckBox, QFormLayout, QProgressBar, QToolButton,
                                QWidget)
-import shiboken6
 
 from ..labeled_slider import LabeledSlider
 from .base import Tool
@@ -186,6 +186,10 @@ class ToolJob(QObject):
         self.state = state
         self._timer.stop()
         self._result = None
+        if self._snap is not None:
+            # a cancelled worker may still be reading: its result is dropped anyway, and edits
+            # from now on need not copy their tiles into the snapshot
+            self._snap.release()
         window = self._window()
         if window is not None and _RUNNING.get(id(window)) is self:
             del _RUNNING[id(window)]
