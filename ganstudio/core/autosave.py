@@ -70,6 +70,12 @@ class RecoveryEntry:
         return max(0.0, time.time() - self.time)
 
 
+def background_workers() -> int:
+    """PNG encoder threads for a write the user is not waiting for: one core is left to the GUI
+    thread (1 on a 2-core machine, at most 4)."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
 def snapshot(doc: Document) -> Document:
     """A private copy of what autosave writes (layers, masks, selection, metadata): taken on the
     caller's thread (a memory copy, fast), written on a background thread while the user works on."""
@@ -211,7 +217,7 @@ class Autosaver:
                 self.recovery_dir.mkdir(parents=True, exist_ok=True)
                 self._may_have_files = True
                 save_ora(copy, self.ora_path, compress_level=self.compress_level, thumbnail=True,
-                         mark_saved=False, workers=2)
+                         mark_saved=False, workers=background_workers())
                 sidecar = {
                     "version": SIDECAR_VERSION,
                     "original_path": None if copy.path is None else str(copy.path),

@@ -250,7 +250,7 @@ def save_ora(doc: Document, path: str | os.PathLike[str], *, compress_level: int
         icc = None
         if isinstance(value, tuple):
             value, icc = value
-        return name, encode_png(value, level=compress_level, icc=icc)
+        return name, encode_png(value, level=compress_level, icc=icc, buffer=True)  # no GIL-held copy
 
     n_workers = workers or min(4, os.cpu_count() or 1)
     if n_workers > 1 and len(jobs) > 1:

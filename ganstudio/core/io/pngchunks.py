@@ -68,8 +68,13 @@ def metadata_chunks(icc: bytes | None = None, exif: bytes | None = None,
 
 
 def encode_png(array: np.ndarray, *, level: int = 6, icc: bytes | None = None,
-               exif: bytes | None = None, dpi: tuple[float, float] | None = None) -> bytes:
-    """Encode an HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA) uint8/uint16 array losslessly."""
+               exif: bytes | None = None, dpi: tuple[float, float] | None = None,
+               buffer: bool = False) -> bytes:
+    """Encode an HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA) uint8/uint16 array losslessly.
+
+    ``buffer=True``: when no chunk has to be inserted, return a memoryview of OpenCV's buffer
+    instead of copying it into ``bytes`` (a 24 MP layer is tens of MB copied while holding the
+    GIL, which stalls the GUI thread during background saves)."""
     array = np.asarray(array)
     if array.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"PNG needs uint8 or uint16 pixels, got {array.dtype}")
@@ -90,7 +95,10 @@ def encode_png(array: np.ndarray, *, level: int = 6, icc: bytes | None = None,
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(array), params)
     if not ok:
         raise ValueError("OpenCV could not encode the PNG")
-    return insert_chunks(buf.tobytes(), metadata_chunks(icc, exif, dpi))
+    chunks = metadata_chunks(icc, exif, dpi)
+    if buffer and not chunks:
+        return memoryview(np.ascontiguousarray(buf).reshape(-1))  # type: ignore[return-value]
+    return insert_chunks(buf.tobytes(), chunks)
 
 
 def decode_png_array(data: bytes) -> np.ndarray | None:

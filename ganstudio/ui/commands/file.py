@@ -180,6 +180,7 @@ class FileCommands:
 
         from PySide6.QtCore import QEventLoop, QTimer
 
+        from ganstudio.core.autosave import background_workers
         from ganstudio.core.io import save_ora
         from ganstudio.core.snapshot import DocumentSnapshot
 
@@ -193,7 +194,7 @@ class FileCommands:
         def work() -> None:
             try:
                 copy = snap.materialize()
-                save_ora(copy, path, mark_saved=False)
+                save_ora(copy, path, mark_saved=False, workers=background_workers())
             except BaseException as exc:  # noqa: BLE001 - shown to the user, never lost
                 outcome["error"] = exc
                 return
