@@ -71,6 +71,9 @@ def merge_down(doc: Document, layer: Layer | None = None) -> RasterLayer:
     if index == 0:
         raise ValueError("there is no layer below to merge into")
     lower = doc.layers[index - 1]
+    if lower.parent is not layer.parent:
+        raise ValueError(f"the layer below “{layer.name}” is in another group: merge within a group, "
+                         "or merge the group first")
     _check_unlocked(layer, lower)
     rect = lower.bounds.union(layer.bounds) if layer.visible else lower.bounds
     passes = [LayerPass(lower, 1.0, BlendMode.NORMAL)]
@@ -82,8 +85,7 @@ def merge_down(doc: Document, layer: Layer | None = None) -> RasterLayer:
     merged = RasterLayer(attrs.pop("name"), pixels, **attrs)
     with doc.history.transaction(f"Merge down “{layer.name}”"):
         doc.remove_layer(layer)
-        doc.remove_layer(lower)
-        doc.add_layer(merged, index - 1, activate=True)
+        doc.replace_layer(lower, merged, activate=True)   # exactly where the lower layer was
     return merged
 
 
@@ -93,9 +95,9 @@ def flatten(doc: Document) -> RasterLayer:
     pixels = composite(doc, dtype=_bit_depth(visible))
     flat = RasterLayer("Background", pixels)
     with doc.history.transaction("Flatten image"):
-        for la in list(reversed(doc.layers)):
-            doc.remove_layer(la)
-        doc.add_layer(flat, 0, activate=True)
+        for node in list(reversed(doc.children_of(None))):   # top-level nodes: groups go whole
+            doc.remove_layer(node)
+        doc.add_layer(flat, parent=None, position=0, activate=True)
     return flat
 
 
