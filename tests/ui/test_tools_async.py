@@ -303,3 +303,50 @@ def test_closing_the_document_while_it_runs_stops_the_job(window, qtbot, monkeyp
     assert QApplication.overrideCursor() is None and live_snapshots() == 0
     assert len(doc.history) == 0
     assert window.status.findChild(object, "tool_job_progress") is None
+
+
+def test_async_fill_label_layer_layer_mask_and_sample_merged(window, qtbot) -> None:  # noqa: ANN001
+    from ganstudio.core.layers import LabelClass, LabelLayer
+
+    def build() -> Document:
+        d = make(300, 200)
+        labels = np.zeros((200, 300), np.uint8)
+        labels[:, 150:] = 2
+        d.add_layer(LabelLayer("labels", labels, [LabelClass(1, "sky", (0, 0, 255)),
+                                                   LabelClass(2, "tree", (0, 200, 0))]))
+        top = RasterLayer("top", np.zeros((120, 200, 4), np.uint8), offset=(40, 30),
+                          mask=np.full((120, 200), 255, np.uint8))
+        top.pixels[20:60, 20:60] = (10, 200, 10, 255)
+        d.add_layer(top)
+        d.history.clear()
+        return d
+
+    doc, ref = build(), build()
+    canvas = _open(window, qtbot, doc)
+    tool = _async(window, "fill")
+    s = window.tools.settings
+    # 1) the label layer: the class id
+    doc.active_layer = doc.layers[1]
+    s.label_id = 1
+    click(canvas, 20, 20)
+    _wait_done(qtbot, tool)
+    x, y, color, kw = tool.last_call
+    ref_layer = ref.layers[1]
+    core_fill.bucket_fill(ref, x, y, color, layer=ref_layer, **kw)
+    assert np.array_equal(doc.layers[1].labels, ref_layer.labels)
+    assert doc.history.undo_label == "Fill labels"
+    # 2) the offset layer, sampling the composite, into its layer mask
+    top = doc.layers[2]
+    doc.active_layer = top
+    s.edit_layer_mask = True
+    s.color = (0, 0, 0, 255)
+    tool.options.sample_merged = True
+    click(canvas, 70, 60)
+    _wait_done(qtbot, tool)
+    assert tool.job.state == "applied"
+    x, y, color, kw = tool.last_call
+    assert kw["target"] == "mask" and kw["sample_merged"]
+    core_fill.bucket_fill(ref, x, y, color, layer=ref.layers[2], **kw)
+    assert np.array_equal(top.mask, ref.layers[2].mask) and not top.mask.all()
+    assert np.array_equal(top.pixels, ref.layers[2].pixels)
+    assert len(doc.history) == 2
