@@ -593,9 +593,12 @@ class FaceUI(TaskUI):
             one = _R(None, name=la.name, info=dict(result.info), layers=[la])
             old = replace.get(k)
             index = doc.layers.index(old) if old is not None else None
+            where = doc.position_of(old) if old is not None else None   # (group, index) in the tree
             if old is not None:
                 doc.remove_layer(old)
             new = add_result_layers(doc, one, placement.rect, req, index=index)
+            if where is not None and new and doc.position_of(new[0]) != where:
+                doc.move_node(new[0], *where)          # the edited face stays in its group
             added.extend(new)
             idx = la.info.get("face", {}).get("index", k)
             if not strip:
