@@ -14,7 +14,8 @@ training speed. Figures go to docs/benchmarks/style.md.
   of the network output in 0..1): vintagify vs the package's own ``generator.py`` (imported from
   its file, the package itself pulls matplotlib); the ONNX graphs vs onnxruntime.
 * tiles: tiled output (exact whole-image statistics) vs the untiled output where both fit.
-* big: peak RSS of a child process stylising a 24 MP photo (tiled), for the 26-style network at
+* big: peak RSS (VmHWM, reset just before the run) of a child process stylising a 24 MP photo
+  (tiled), for the 26-style network at
   full resolution with downscaled statistics and at its default working size (1024 px), so that
   the memory bound is seen; wall time too.
 * train: iterations per second of ``ganstudio train style``: FastCUT vs CycleGAN, 256 px crops,
@@ -244,28 +245,50 @@ def bench_tiles(threads: int) -> list[dict]:
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 sys.path.insert(0, {root!r})
 from benchmarks.bench_style import photo, _stylize, _req
+
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+
+
 w, h = {w}, {h}
+_stylize(photo(64, 64), _req({model!r}, style_index=3), {threads}, "auto")     # torch + model loaded
 img = photo(w, h)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = status("VmRSS")
+try:                                   # reset the high-water mark: the peak of this run only
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    reset = True
+except OSError:
+    reset = False
 t0 = time.perf_counter()
-res = _stylize(img, _req({model!r}, work_size={work}, stats={stats!r}, style_index=3), {threads}, "auto")
+res = _stylize(img, _req({model!r}, work_size={work}, stats={stats!r}, style_index=3, tile_size={tile}), {threads}, "auto")
 dt = time.perf_counter() - t0
-print(json.dumps({{"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "rss_before_mb": base / 1024, "s": dt, "tile": res.info.get("tile"),
-                  "stats": res.info.get("stats"), "work_size": res.info.get("work_size"),
-                  "shape": list(res.image.shape)}}))
+peak = status("VmHWM")
+print(json.dumps({{"peak_rss_mb": peak, "rss_before_mb": before, "peak_reset": reset, "s": dt,
+                  "tile": res.info.get("tile"), "stats": res.info.get("stats"),
+                  "work_size": res.info.get("work_size"), "shape": list(res.image.shape)}}))
 """
 
 
-def bench_big(size: str, threads: int) -> list[dict]:
+BIG_CASES = {"default": ("stylelite.styles26", -1, "auto", 0),          # 1024 px working size
+             "full": ("stylelite.styles26", 0, "downscale", 0),          # full resolution, auto tile
+             "full512": ("stylelite.styles26", 0, "downscale", 512)}     # full resolution, 512 px tiles
+
+
+def bench_big(size: str, threads: int, cases: str = "default,full,full512") -> list[dict]:
     w, h = (int(v) for v in size.lower().split("x"))
     rows = []
-    for model, work, stats in (("stylelite.styles26", -1, "auto"), ("stylelite.styles26", 0, "downscale")):
-        code = CHILD.format(root=str(ROOT), w=w, h=h, model=model, work=work, stats=stats, threads=threads)
+    for case in cases.split(","):
+        model, work, stats, tile = BIG_CASES[case]
+        code = CHILD.format(root=str(ROOT), w=w, h=h, model=model, work=work, stats=stats, threads=threads,
+                            tile=tile)
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
         if out.returncode != 0:
@@ -273,10 +296,11 @@ def bench_big(size: str, threads: int) -> list[dict]:
             raise SystemExit("the 24 MP child failed")
         r = json.loads(out.stdout.strip().splitlines()[-1])
         r.update(model=model, size=[w, h], work="default (1024 px)" if work < 0 else "full resolution",
-                 image_mb=round(w * h * 3 / 2**20, 1))
+                 image_mb=round(w * h * 3 / 2**20, 1), case=case, tile_asked=tile or "auto")
         rows.append(r)
-        print(f"big {model} {w}x{h} {r['work']}: peak RSS {r['peak_rss_mb']:.0f} MB (before the run "
-              f"{r['rss_before_mb']:.0f} MB, one RGB copy {r['image_mb']} MB), {r['s']:.1f} s, tile "
+        print(f"big {model} {w}x{h} {r['work']}: peak RSS {r['peak_rss_mb']:.0f} MB during the run (RSS "
+              f"before it {r['rss_before_mb']:.0f} MB with torch, the model and the photo loaded; one RGB copy "
+              f"{r['image_mb']} MB), {r['s']:.1f} s, tile "
               f"{r['tile']}, stats {r['stats']}", flush=True)
     return rows
 
@@ -301,6 +325,7 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--big", default="6000x4000")
+    ap.add_argument("--big-cases", default="default,full,full512")
     ap.add_argument("--photos", default="/work/scratch/style_demo/photos")
     ap.add_argument("--style", default="/work/scratch/style_demo/style")
     ap.add_argument("--train-steps", type=int, default=3)
@@ -321,7 +346,7 @@ def main() -> int:
     if "tiles" in only:
         out["tiles"] = bench_tiles(a.threads)
     if "big" in only:
-        out["big"] = bench_big(a.big, a.threads)
+        out["big"] = bench_big(a.big, a.threads, a.big_cases)
     if "train" in only:
         out["train"] = bench_train(a.photos, a.style, a.threads, a.train_steps)
     if a.json:
