@@ -63,6 +63,7 @@ class Canvas(QAbstractScrollArea):
     zoom_changed = Signal(float)
     cursor_moved = Signal(int, int)        # document pixel under the mouse (-1, -1: outside)
     compare_changed = Signal(str)
+    _outline_ready = Signal(int, object, float)   # generation, QPainterPath, scale (from a thread)
 
     def __init__(self, document: Document, tools: ToolManager | None = None,
                  parent: QWidget | None = None) -> None:
@@ -76,7 +77,11 @@ class Canvas(QAbstractScrollArea):
         self._tool_active = False
         self._hover: QPointF | None = None
         self._selection_path: QPainterPath | None = None
+        self._selection_scale = 1.0       # resolution the outline was traced at (see _outline_scale)
         self._selection_dirty = True
+        self._outline_generation = 0      # bumped per request; a late outline of an older one is dropped
+        self._outline_busy = False
+        self._outline_ready.connect(self._take_outline)
         self._compare_layer: Layer | None = None
         self._compare_mode = "off"
         self._preview_hidden: Layer | None = None   # a layer a tool draws itself (free transform)
@@ -357,13 +362,50 @@ class Canvas(QAbstractScrollArea):
                 p.drawImage(QRectF(target), coarse.image, src)
                 return
 
+    def _request_outline(self, sel: np.ndarray, scale: float) -> None:
+        """Trace the selection outline now (small selections) or on a thread: the old outline
+        (or none) stays on screen until the new one is ready; the GUI thread never traces a big
+        one (QPainterPath is a plain value type, safe to build off the GUI thread)."""
+        self._selection_dirty = False
+        self._selection_scale = scale
+        self._outline_generation += 1
+        gen = self._outline_generation
+        x, y, w, h = cv2.boundingRect(sel)
+        if w * h * scale * scale <= OUTLINE_SYNC_PIXELS:
+            self._selection_path = _outline_path(sel, scale)
+            return
+        import threading
+
+        mask = sel.copy()           # the document may change the selection meanwhile
+
+        def work() -> None:
+            try:
+                path = _outline_path(mask, scale)
+            except Exception:  # noqa: BLE001 - an outline is cosmetic: log, keep the old one
+                log.exception("selection outline")
+                return
+            self._outline_ready.emit(gen, path, scale)   # queued to the GUI thread
+
+        threading.Thread(target=work, name="selection-outline", daemon=True).start()
+
+    def _take_outline(self, gen: int, path: Any, scale: float) -> None:
+        if gen != self._outline_generation:
+            return                   # a newer selection / zoom asked for another one
+        self._selection_path = path
+        self.viewport().update()
+
     def _draw_selection(self, p: QPainter) -> None:
         sel = self.document.selection
         if sel is None:
+            if self._selection_path is not None:
+                self._selection_path = None
+                self._outline_generation += 1      # an outline still being traced is dropped
             return
-        if self._selection_dirty or self._selection_path is None:
-            self._selection_path = _outline_path(sel)
-            self._selection_dirty = False
+        scale = _outline_scale(self._zoom)
+        if self._selection_dirty or self._selection_path is None or self._selection_scale != scale:
+            self._request_outline(sel, scale)
+        if self._selection_path is None:
+            return
         ox, oy = self._origin()
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -706,16 +748,46 @@ class Canvas(QAbstractScrollArea):
         self.viewport().update()
 
 
-def _outline_path(sel: np.ndarray) -> QPainterPath:
-    """Outline of a selection mask as a QPainterPath in document coordinates."""
-    m = (sel >= 128).astype(np.uint8)
-    contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+#: selections whose box holds more traced pixels than this get their outline on a thread (a
+#: ragged magic-wand selection of a 24 MP photo: ~10^5 points, ~0.5 s of path building)
+OUTLINE_SYNC_PIXELS = 1 << 20
+
+
+def _outline_scale(zoom: float) -> float:
+    """The resolution to trace the selection outline at: the view's, rounded up to a power of two
+    (1 from 100 % up). A magic-wand selection of a 24 MP photo has ~10^5 contour points at full
+    resolution, each one a Python object: at 7 % zoom the same outline traced at 1/8 looks the
+    same and costs ~1/64 of it (measured in benchmarks/bench_tools.py)."""
+    if zoom >= 1.0:
+        return 1.0
+    return float(2.0 ** math.ceil(math.log2(max(zoom, 1e-3))))
+
+
+def _outline_path(sel: np.ndarray, scale: float = 1.0) -> QPainterPath:
+    """Outline of a selection mask as a QPainterPath in document coordinates, traced inside the
+    selection's bounding box at ``scale`` of the document resolution."""
     path = QPainterPath()
+    x, y, w, h = cv2.boundingRect(sel)     # non-zero pixels only: small selections stay cheap
+    if w == 0 or h == 0:
+        return path
+    crop = sel[y:y + h, x:x + w]
+    if scale < 1.0:
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        crop = cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA)
+        fx, fy = w / sw, h / sh
+    else:
+        fx = fy = 1.0
+    m = np.zeros((crop.shape[0] + 2, crop.shape[1] + 2), np.uint8)   # a border: contours close
+    m[1:-1, 1:-1] = crop >= 128
+    contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     for c in contours:
-        pts = c.reshape(-1, 2)
-        if len(pts) < 2:
+        pts = c.reshape(-1, 2).astype(np.float64) - 1.0
+        pts[:, 0] = pts[:, 0] * fx + x
+        pts[:, 1] = pts[:, 1] * fy + y
+        if len(pts) < 2:      # a lone (traced) pixel: show its square rather than nothing
+            path.addRect(QRectF(pts[0, 0], pts[0, 1], max(fx, 1.0), max(fy, 1.0)))
             continue
-        poly = QPolygonF([QPointF(float(x), float(y)) for x, y in pts])
+        poly = QPolygonF([QPointF(px, py) for px, py in pts.tolist()])
         poly.append(poly[0])
         path.addPolygon(poly)
     return path
