@@ -142,6 +142,7 @@ class Autosaver:
         self.failures = 0
         self._retry_at: float | None = None
         self.saves = 0
+        self._saved_revision: int | None = None   # the document revision the user last saved
         self._dirty = bool(doc.modified)
         self._closed = False
         self._signals: list[Any] = [doc.history.events.changed, doc.events.layers, doc.events.region,
@@ -218,6 +219,11 @@ class Autosaver:
                 self._may_have_files = True
                 save_ora(copy, self.ora_path, compress_level=self.compress_level, thumbnail=True,
                          mark_saved=False, workers=background_workers())
+                if self._stale(snap):
+                    # the user saved a newer state meanwhile: this autosave is older than the file
+                    with contextlib.suppress(FileNotFoundError):
+                        self.ora_path.unlink()
+                    return False
                 sidecar = {
                     "version": SIDECAR_VERSION,
                     "original_path": None if copy.path is None else str(copy.path),
@@ -225,6 +231,10 @@ class Autosaver:
                     "ora": self.ora_path.name, "source_format": copy.source_format,
                 }
                 write_bytes_atomic(self.json_path, json.dumps(sidecar, indent=1).encode())
+                if self._stale(snap):       # saved while the sidecar was being written
+                    self._may_have_files = True
+                    self._remove_files()
+                    return False
         except BaseException as exc:  # noqa: BLE001 - the writer must survive anything
             snap.release()
             self._dirty = True
@@ -244,6 +254,19 @@ class Autosaver:
         self._retry_at = None
         self.saves += 1
         return True
+
+    def _stale(self, snap: DocumentSnapshot) -> bool:
+        return self._saved_revision is not None and snap.revision <= self._saved_revision
+
+    def saved(self, revision: int | None = None) -> None:
+        """The user saved the document (as it was at ``revision``): the recovery files are older
+        than that file now, so they go at once (an autosave being written is dropped when it
+        is not newer); changes made after that revision are autosaved again as usual."""
+        self._saved_revision = int(revision if revision is not None else getattr(self.doc, "revision", 0))
+        self._may_have_files = True   # (no lock: a writer re-checks and drops a stale result)
+        self._remove_files()
+        self._dirty = bool(self.doc.modified)
+        self._retry_at = None
 
     @property
     def status(self) -> str:

@@ -166,3 +166,28 @@ def test_background_autosave_uses_a_snapshot(tmp_path: Path) -> None:
     assert saver.pending                          # the newer change is due next time
     saver.close()
     assert not list(tmp_path.iterdir())
+
+
+def test_a_user_save_drops_older_recovery_files_at_once(tmp_path: Path) -> None:
+    """Issue 13: after Ctrl+S the recovery folder never offers a state older than the saved file
+    (not even an autosave that was being written while the save ran)."""
+    from ganstudio.core.geometry import Rect
+    from ganstudio.core.snapshot import DocumentSnapshot
+
+    doc = Document(64, 48)
+    doc.add_layer(RasterLayer("a", np.zeros((48, 64, 4), np.uint8)))
+    r = Rect(0, 0, 8, 8)
+    with doc.edit_pixels(doc.layers[0], r) as px:
+        px[r.slices()] = 9
+    saver = Autosaver(doc, recovery_dir=tmp_path, background=False)
+    assert saver.save_now() and saver.json_path.exists()
+    in_flight = DocumentSnapshot(doc)          # an autosave that started before the save ended
+    doc.mark_modified(False)
+    saver.saved(doc.revision)                  # the window calls this when its save succeeded
+    assert not saver.json_path.exists() and not saver.ora_path.exists()
+    assert saver._write(in_flight) is False    # stale: dropped, nothing written
+    assert not saver.json_path.exists() and not saver.ora_path.exists()
+    with doc.edit_pixels(doc.layers[0], r) as px:   # newer changes are autosaved again
+        px[r.slices()] = 10
+    assert saver.pending and saver.save_now() and saver.json_path.exists()
+    saver.close()

@@ -227,6 +227,9 @@ class FileCommands:
             doc.set_path(path)
         doc.metadata.pop("lossy_import", None)
         doc.mark_modified(getattr(doc, "revision", 0) != snap.revision)
+        st = self._state_of(doc)  # type: ignore[attr-defined]
+        if st is not None and st.autosaver is not None:
+            st.autosaver.saved(snap.revision)   # older recovery files go now, not at the next tick
         self._refresh_recent()
         self.status_message(f"Saved {path.name}")  # type: ignore[attr-defined]
         return True
