@@ -41,15 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_parser: argparse.ArgumentParser | None = None
+_parser: tuple[tuple[str, ...], argparse.ArgumentParser] | None = None
 
 
 def _cached_parser() -> argparse.ArgumentParser:
-    """One parser per process: the warm worker builds it once and every forked command reuses it."""
+    """One parser per set of command modules: the warm worker builds it once and every forked
+    command reuses it; a command module added since (a plug-in, a test) rebuilds it."""
     global _parser
-    if _parser is None:
-        _parser = build_parser()
-    return _parser
+    modules = tuple(command_modules())
+    if _parser is None or _parser[0] != modules:
+        _parser = (modules, build_parser())
+    return _parser[1]
 
 
 def preload() -> None:
