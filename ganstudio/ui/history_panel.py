@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -24,6 +24,10 @@ class HistoryPanel(QWidget):
         self.document: Any = None
         self._conns = Connections()
         self._jumping = False
+        # rebuilt at most once per event-loop turn, and only while shown (an apply pushes several
+        # history steps; rebuilding the list for each cost the GUI thread ms: bench_ui "apply")
+        self._stale = True
+        self._scheduled = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         self.list = QListWidget()
@@ -47,13 +51,30 @@ class HistoryPanel(QWidget):
         self._conns.disconnect_all()
         self.document = doc
         if doc is not None:
-            self._conns.connect(doc.history.events.changed, self.rebuild)
+            self._conns.connect(doc.history.events.changed, self._changed)
         self.rebuild()
+
+    def _changed(self, *_: Any) -> None:
+        self._stale = True
+        if self.isVisible() and not self._scheduled:
+            self._scheduled = True
+            QTimer.singleShot(0, self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if self._stale and self.isVisible():
+            self.rebuild()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt
+        super().showEvent(event)
+        if self._stale:
+            self.rebuild()
 
     # -- rows ------------------------------------------------------------------------------------
     def rebuild(self, *_: Any) -> None:
         if self._jumping:
             return
+        self._stale = False
         self.list.blockSignals(True)
         self.list.clear()
         doc = self.document
@@ -89,9 +110,13 @@ class HistoryPanel(QWidget):
         self.list.blockSignals(False)
 
     def current_row(self) -> int:
+        if self._stale:
+            self.rebuild()
         return self.list.currentRow()
 
     def rows(self) -> list[str]:
+        if self._stale:
+            self.rebuild()
         return [self.list.item(i).text() for i in range(self.list.count())]
 
     def _clicked(self, item: QListWidgetItem) -> None:
