@@ -24,17 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganstudio.tasks.device import cpu_model_name
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -97,7 +89,7 @@ def main() -> int:
     finally:
         subprocess.run([*py, "worker", "stop"], env=env, cwd=work, capture_output=True)
     load = os.getloadavg()
-    head = (f"Measured {time.strftime('%Y-%m-%d')} on {cpu_name()}, {os.cpu_count()} cores, "
+    head = (f"Measured {time.strftime('%Y-%m-%d')} on {cpu_model_name()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, load average {load[0]:.1f} while measuring; "
             f"medians of {args.runs} paired runs (cold and warm alternate), whole process wall time.\n"
             f"Command: `python benchmarks/bench_startup.py --runs {args.runs}`.")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import threading
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from ganstudio.tasks.device import cpu_model_name  # noqa: E402
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -211,16 +212,6 @@ def run(size: tuple[int, int], tools: list[str], diagnose: bool = False) -> dict
     return out
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="6000x4000", help="layer size WxH (default 6000x4000, 24 MP)")
@@ -232,10 +223,10 @@ def main() -> int:
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.lower().split("x"))
     load = os.getloadavg()
-    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; load average {load[0]:.1f} {load[1]:.1f} "
+    print(f"CPU: {cpu_model_name()}, {os.cpu_count()} cores; load average {load[0]:.1f} {load[1]:.1f} "
           f"{load[2]:.1f}", flush=True)
     res = run((w, h), [t.strip() for t in args.tools.split(",") if t.strip()], args.diagnose)
-    res["_machine"] = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_before": load,
+    res["_machine"] = {"cpu": cpu_model_name(), "cores": os.cpu_count(), "load_before": load,
                        "load_after": os.getloadavg(), "size": [w, h]}
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))

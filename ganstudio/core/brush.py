@@ -223,9 +223,12 @@ def stroke(doc: Document, layer: Layer | None, points: Sequence[tuple[float, flo
     return bbox.translated(*offset)
 
 
-def _stamp(doc: Document, state: _StrokeState, arr: np.ndarray,
-           rects: list[tuple[float, float, Rect]], kind: str, owner: Any,
-           offset: tuple[int, int]) -> None:
+def accumulate_coverage(state: Any, arr: np.ndarray,
+                        rects: list[tuple[float, float, Rect]]) -> dict[tuple[int, int], Rect]:
+    """Add the dabs ``rects`` to the stroke's per-tile coverage (max, so a stroke never builds up
+    over itself) and keep each touched tile's original pixels the first time; returns the part of
+    each tile the dabs touched. Shared by the brush and the clone / heal strokes (``state`` has
+    ``brush``, ``coverage`` and ``original``)."""
     brush = state.brush
     bounds = Rect(0, 0, arr.shape[1], arr.shape[0])
     dirty: dict[tuple[int, int], Rect] = {}
@@ -241,6 +244,15 @@ def _stamp(doc: Document, state: _StrokeState, arr: np.ndarray,
             dst = cov[part.translated(-tr.x, -tr.y).slices()]
             np.maximum(dst, alpha[part.translated(-r.x, -r.y).slices()], out=dst)
             dirty[key] = dirty.get(key, Rect(0, 0, 0, 0)).union(part)
+    return dirty
+
+
+def _stamp(doc: Document, state: _StrokeState, arr: np.ndarray,
+           rects: list[tuple[float, float, Rect]], kind: str, owner: Any,
+           offset: tuple[int, int]) -> None:
+    brush = state.brush
+    bounds = Rect(0, 0, arr.shape[1], arr.shape[0])
+    dirty = accumulate_coverage(state, arr, rects)
     sel = doc.selection
     for key, part in dirty.items():
         tr = tile_rect(*key).intersect(bounds)

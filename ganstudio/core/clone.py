@@ -196,23 +196,11 @@ def clone_stroke(doc: Document, layer: Layer | None, points: Sequence[tuple[floa
 
 def _stamp(doc: Document, state: _CloneState, arr: np.ndarray,
            rects: list[tuple[float, float, Rect]], is_label: bool, offset: tuple[int, int]) -> None:
-    from .brush import _selection_coverage
+    from .brush import _selection_coverage, accumulate_coverage
 
     brush = state.brush
     bounds = Rect(0, 0, arr.shape[1], arr.shape[0])
-    dirty: dict[tuple[int, int], Rect] = {}
-    for cx, cy, r in rects:
-        alpha = dab_alpha(brush, cx, cy, r)
-        for key in r.tiles():
-            tr = tile_rect(*key).intersect(bounds)
-            part = r.intersect(tr)
-            cov = state.coverage.get(key)
-            if cov is None:
-                cov = state.coverage[key] = np.zeros((tr.h, tr.w), np.float32)
-                state.original[key] = arr[tr.slices()].copy()
-            dst = cov[part.translated(-tr.x, -tr.y).slices()]
-            np.maximum(dst, alpha[part.translated(-r.x, -r.y).slices()], out=dst)
-            dirty[key] = dirty.get(key, Rect(0, 0, 0, 0)).union(part)
+    dirty = accumulate_coverage(state, arr, rects)
     sel = doc.selection
     # sample merged: the canvas under what is about to be written is composited first (as it
     # was before the stroke); then every source is read before anything is written, since a

