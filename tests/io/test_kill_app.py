@@ -209,6 +209,12 @@ def test_unwritable_recovery_folder_is_survived_and_autosave_resumes(tmp_path: P
     app = _start(data, [project], **{**EDITING, "GANSTUDIO_TEST_SAVE_EVERY": "0"})
     try:
         assert app.wait_for(lambda ls: app.last("edit") >= 10, 120), app.log()
+        # wait for an autosave attempt to have failed on the blocked folder (on a loaded machine
+        # the first attempt can come later than the tenth edit)
+        deadline = time.monotonic() + 120
+        while not any("autosave of" in x and "failed" in x for x in app.err):
+            assert time.monotonic() < deadline and app.proc.poll() is None, app.log()
+            time.sleep(0.1)
         assert app.last("autosaved") == 0
         assert app.proc.poll() is None                       # still running, still editing
         blocker.unlink()                                     # the folder can be written again
