@@ -5,6 +5,14 @@ Columns: 0 visibility, 1 lock, 2 thumbnail + name (editable: rename in place).
 Rows can be dragged to reorder and into / out of groups (``doc.move_node``: undoable). Every
 change goes through Document methods, so it is undoable and the canvas follows through
 ``doc.events``. Index internal ids are node uids.
+
+The model serves the tree from its own mirror of the structure (``_kids``: parent uid -> child
+uids, view order), never from the live document: ``doc.events.layers`` carries no detail, so on
+each structural change the mirror is brought to the document's tree by row inserts, removes and
+moves (``beginInsertRows`` / ``beginRemoveRows`` / ``beginMoveRows``), one row at a time, the mirror
+always matching what the view was told. Selection, current row and expanded groups are
+persistent indexes and follow; a model reset (every row rebuilt, the selection re-made) is kept
+for a new document and as a safety net. ``structure_changed`` is emitted after each update.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 from PySide6.QtCore import (QAbstractItemModel, QByteArray, QMimeData, QModelIndex,
-                            QPersistentModelIndex, Qt, QTimer)
+                            QPersistentModelIndex, Qt, QTimer, Signal)
 from PySide6.QtGui import QColor, QPainter, QPixmap
 
 from ganstudio.core.document import Document
@@ -28,6 +36,11 @@ MIME = "application/x-ganstudio-layer-row"
 THUMB = 40
 COL_VISIBLE, COL_LOCK, COL_NAME = 0, 1, 2
 Index = QModelIndex | QPersistentModelIndex
+Key = int | None   # a group's uid; None: the top level
+
+
+class _Fallback(Exception):
+    """The incremental update cannot express this change: reset the model instead."""
 
 
 def group_icon(group: Layer, size: int = THUMB) -> QPixmap:
@@ -93,14 +106,21 @@ def _small_icon(name: str) -> QPixmap:
 
 
 class LayersModel(QAbstractItemModel):
+    #: after every structural update (incremental or reset): the panel re-expands groups
+    structure_changed = Signal()
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.doc: Document | None = None
-        self._nodes: dict[int, Layer] = {}   # uid -> node (every node of the tree)
+        self._nodes: dict[int, Layer] = {}   # uid -> node (every node of the mirror)
+        self._kids: dict[Key, list[int]] = {None: []}   # parent -> child uids, top first
+        self._par: dict[int, Key] = {}       # uid -> parent key
         self._thumbs: dict[int, QPixmap] = {}
         self._stale: set[int] = set()
         self._conns = Connections()
         self._watched: dict[int, list[tuple[Any, Any]]] = {}   # uid -> its (signal, slot) pairs
+        self._watched_node: dict[int, Layer] = {}   # uid -> the node those pairs belong to
+        self.resets = 0                      # statistics (tests): full model resets
         self._thumb_timer = QTimer(self)
         self._thumb_timer.setSingleShot(True)
         self._thumb_timer.setInterval(300)
@@ -109,17 +129,43 @@ class LayersModel(QAbstractItemModel):
     # -- binding ----------------------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
         self._disconnect()
-        self.beginResetModel()
         self.doc = doc
         self._thumbs.clear()
-        self._index_nodes()
-        self.endResetModel()
+        self._reset()
         if doc is not None:
             self._conns.connect(doc.events.layers, self._on_layers)
             self._watch_layers()
 
-    def _index_nodes(self) -> None:
-        self._nodes = {n.uid: n for n in self.doc.walk_layers()} if self.doc is not None else {}
+    def _live_tree(self) -> tuple[dict[Key, list[int]], dict[int, Key], dict[int, Layer], list[int]]:
+        """The document's tree now: (parent -> child uids top first, uid -> parent, uid -> node,
+        uids in pre-order, parents before children)."""
+        kids: dict[Key, list[int]] = {None: []}
+        par: dict[int, Key] = {}
+        nodes: dict[int, Layer] = {}
+        order: list[int] = []
+        if self.doc is None:
+            return kids, par, nodes, order
+        self.doc.sync_tree()
+
+        def visit(group: Layer, key: Key) -> None:
+            row = kids[key]
+            for n in reversed(group.children):  # type: ignore[attr-defined]
+                row.append(n.uid)
+                par[n.uid] = key
+                nodes[n.uid] = n
+                order.append(n.uid)
+                if n.is_group:
+                    kids[n.uid] = []
+                    visit(n, n.uid)
+
+        visit(self.doc.root, None)
+        return kids, par, nodes, order
+
+    def _reset(self) -> None:
+        self.beginResetModel()
+        self._kids, self._par, self._nodes, _ = self._live_tree()
+        self.endResetModel()
+        self.resets += 1
 
     def _disconnect(self) -> None:
         self._conns.disconnect_all()
@@ -127,11 +173,14 @@ class LayersModel(QAbstractItemModel):
             for sig, slot in pairs:
                 safe_disconnect(sig, slot)
         self._watched.clear()
+        self._watched_node.clear()
 
     def _watch_layers(self) -> None:
         """Follow the attributes and pixels of every node: only nodes that came or went since the
         last call are (dis)connected (a structural change of a big document stays cheap)."""
-        for uid in [u for u in self._watched if u not in self._nodes]:
+        for uid in [u for u in self._watched
+                    if self._nodes.get(u) is not self._watched_node.get(u)]:
+            self._watched_node.pop(uid, None)
             for sig, slot in self._watched.pop(uid):
                 safe_disconnect(sig, slot)
         for uid, layer in self._nodes.items():
@@ -149,6 +198,7 @@ class LayersModel(QAbstractItemModel):
             for sig, slot in pairs:
                 sig.connect(slot, check_nargs=False, max_args=0)
             self._watched[uid] = pairs
+            self._watched_node[uid] = layer
 
     def _attr_handler(self, layer: Layer):  # noqa: ANN202
         def changed(*_: Any) -> None:
@@ -177,19 +227,105 @@ class LayersModel(QAbstractItemModel):
                     self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def _on_layers(self) -> None:
-        self.beginResetModel()
-        self._index_nodes()
+        kids, par, nodes, order = self._live_tree()
+        try:
+            self._update_rows(kids, par, nodes, order)
+            if self._kids != kids or self._par != par:
+                raise _Fallback("mirror differs from the document after the update")
+        except _Fallback:
+            self._reset()
+        self._nodes = nodes
         self._thumbs = {k: v for k, v in self._thumbs.items() if k in self._nodes}
-        self.endResetModel()
         self._watch_layers()
+        self.structure_changed.emit()
+
+    def _key_index(self, key: Key) -> QModelIndex:
+        """The index of the mirrored group ``key`` (invalid: the top level)."""
+        if key is None:
+            return QModelIndex()
+        parent = self._par[key]
+        return self.createIndex(self._kids[parent].index(key), 0, key)
+
+    def _update_rows(self, kids: dict[Key, list[int]], par: dict[int, Key], nodes: dict[int, Layer],
+                     order: list[int]) -> None:
+        """Bring the mirror to the tree (``_live_tree``) by single-row inserts / moves / removes.
+
+        1. in pre-order of the new tree (so a node's new parent is already in place): a new node
+           is inserted into its parent, a node whose parent changed is moved there (so the
+           survivors leave a group about to be removed: ungroup);
+        2. nodes gone from the tree are removed (the top-most one of a removed subtree);
+        3. each parent's rows are put in order by moves within it."""
+        for uid, node in nodes.items():          # a node replaced by another object, same uid
+            old = self._nodes.get(uid)
+            if old is not None and old is not node:
+                self._nodes[uid] = node
+                self._thumbs.pop(uid, None)
+        for uid in order:
+            key = par[uid]
+            target = kids[key].index(uid)
+            if uid not in self._par:
+                row = min(target, len(self._kids[key]))
+                self.beginInsertRows(self._key_index(key), row, row)
+                self._kids[key].insert(row, uid)
+                self._par[uid] = key
+                self._nodes[uid] = nodes[uid]
+                if uid in kids:
+                    self._kids[uid] = []
+                self.endInsertRows()
+            elif self._par[uid] != key:
+                if (uid in kids) != (uid in self._kids):
+                    raise _Fallback("a node became / stopped being a group")
+                src_key = self._par[uid]
+                src = self._kids[src_key]
+                r = src.index(uid)
+                dst = self._kids[key]
+                row = min(target, len(dst))
+                if not self.beginMoveRows(self._key_index(src_key), r, r, self._key_index(key), row):
+                    raise _Fallback("move refused")
+                src.pop(r)
+                dst.insert(row, uid)
+                self._par[uid] = key
+                self.endMoveRows()
+        for uid in list(self._par):
+            if uid in par or uid not in self._par:
+                continue
+            top = uid
+            while self._par[top] is not None and self._par[top] not in par:
+                top = self._par[top]   # type: ignore[assignment]
+            key = self._par[top]
+            r = self._kids[key].index(top)
+            self.beginRemoveRows(self._key_index(key), r, r)
+            self._kids[key].pop(r)
+            self._forget(top)
+            self.endRemoveRows()
+        for key, want in kids.items():
+            cur = self._kids.get(key)
+            if cur is None or len(cur) != len(want):
+                raise _Fallback("rows differ after inserts and removes")
+            for i, uid in enumerate(want):
+                if cur[i] == uid:
+                    continue
+                j = cur.index(uid, i + 1)
+                pidx = self._key_index(key)
+                if not self.beginMoveRows(pidx, j, j, pidx, i):
+                    raise _Fallback("move refused")
+                cur.insert(i, cur.pop(j))
+                self.endMoveRows()
+
+    def _forget(self, uid: int) -> None:
+        """Drop ``uid`` and what the mirror has below it."""
+        for child in self._kids.pop(uid, []):
+            self._forget(child)
+        self._par.pop(uid, None)
+        self._nodes.pop(uid, None)
 
     # -- tree navigation ---------------------------------------------------------------------------------
     def _children(self, group: Layer | None) -> list[Layer]:
-        """Child nodes of ``group`` (None: the top level), top first (view order)."""
-        if self.doc is None:
+        """Child nodes of ``group`` (None: the top level), top first (view order), as mirrored."""
+        uids = self._kids.get(None if group is None else group.uid)
+        if uids is None:
             return []
-        g = self.doc.root if group is None else group
-        return list(reversed(g.children)) if g.is_group else []  # type: ignore[attr-defined]
+        return [self._nodes[u] for u in uids]
 
     def node_at(self, index: Index) -> Layer | None:
         if not index.isValid():
@@ -198,17 +334,19 @@ class LayersModel(QAbstractItemModel):
 
     def layer_at(self, row: int, parent: Index = QModelIndex()) -> Layer | None:
         """The node at ``row`` under ``parent`` (default: the top level)."""
-        kids = self._children(self.node_at(parent) if parent.isValid() else None)
-        return kids[row] if 0 <= row < len(kids) else None
+        if parent.isValid():
+            uids = self._kids.get(int(parent.internalId()))
+        else:
+            uids = self._kids.get(None)
+        if uids is None or not 0 <= row < len(uids):
+            return None
+        return self._nodes.get(uids[row])
 
     def row_of(self, layer: Layer | None) -> int:
         """The row of ``layer`` among its siblings (top first); -1 when not shown."""
-        if layer is None or self.doc is None or layer.uid not in self._nodes:
+        if layer is None or self._nodes.get(layer.uid) is not layer:
             return -1
-        for i, n in enumerate(self._children(layer.parent)):
-            if n is layer:
-                return i
-        return -1
+        return self._kids[self._par[layer.uid]].index(layer.uid)
 
     def index_for(self, layer: Layer | None, column: int = COL_NAME) -> QModelIndex:
         row = self.row_of(layer)
@@ -220,24 +358,27 @@ class LayersModel(QAbstractItemModel):
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
         if not (0 <= column < 3):
             return QModelIndex()
+        if parent.isValid() and parent.column() != 0:
+            return QModelIndex()
         node = self.layer_at(row, parent)
         if node is None:
             return QModelIndex()
         return self.createIndex(row, column, node.uid)
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        node = self.node_at(index)
-        if node is None or node.parent is None:
+        if not index.isValid():
             return QModelIndex()
-        return self.index_for(node.parent, 0)
+        key = self._par.get(int(index.internalId()))
+        if key is None:
+            return QModelIndex()
+        return self._key_index(key)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
         if parent.isValid():
             if parent.column() > 0:
                 return 0
-            node = self.node_at(parent)
-            return len(node.children) if node is not None and node.is_group else 0  # type: ignore[attr-defined]
-        return len(self.doc.root.children) if self.doc is not None else 0
+            return len(self._kids.get(int(parent.internalId()), ()))
+        return len(self._kids[None])
 
     def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802
         return self.rowCount(parent) > 0

@@ -95,6 +95,9 @@ class LayersPanel(QWidget):
         self._collapsed: set[int] = set()           # uids of groups the user collapsed
         self._shown_active = 0                      # uid (no reference: documents must go)
         self.model.modelReset.connect(self._after_reset)
+        # incremental updates (rows inserted / removed / moved): new groups come expanded; the
+        # selection and expanded state of the other rows follow as persistent indexes
+        self.model.structure_changed.connect(self._expand_groups)
         layout.addWidget(self.view, 1)
 
         buttons = QHBoxLayout()
@@ -142,13 +145,17 @@ class LayersPanel(QWidget):
 
     def _after_reset(self) -> None:
         """Groups come back expanded unless the user collapsed them."""
+        self._expand_groups()
+        self._select_active()
+
+    def _expand_groups(self) -> None:
+        """Every group expanded unless the user collapsed it (a no-op for rows already so)."""
         if self.doc is not None:
             for node in self.doc.walk_layers():
                 if node.is_group:
                     idx = self.model.index_for(node, 0)
-                    if idx.isValid():
+                    if idx.isValid() and self.view.isExpanded(idx) == (node.uid in self._collapsed):
                         self.view.setExpanded(idx, node.uid not in self._collapsed)
-        self._select_active()
 
     def _select_active(self) -> None:
         node = self.doc.active_node if self.doc is not None else None
