@@ -212,8 +212,17 @@ def cmd_cancel(args) -> None:
                       "latency_s": round(end - t_cancel, 3)}), flush=True)
 
 
+def _ncnn_tiles(n: int, tile: int) -> list[tuple[int, int]]:
+    """[start, end) spans of ``tile`` px covering ``n`` px (the last one shorter), as RealESRGAN::process."""
+    if tile <= 0 or tile >= n:
+        return [(0, n)]
+    return [(a, min(a + tile, n)) for a in range(0, n, tile)]
+
+
 def cmd_ncnn_child(args) -> None:
-    """One whole ncnn process: read the PNG, run the net on the whole image, write the PNG."""
+    """One whole ncnn process: read the PNG, run the net (whole, or in tiles of ``--tile`` px with
+    ``--prepadding`` px of real context each side, as the official realesrgan-ncnn-vulkan does:
+    tile 200 on a GPU with > 1.9 GB, prepadding 10), write the PNG."""
     from PIL import Image
 
     x = np.asarray(Image.open(args.input).convert("RGB")).astype(np.float32) / 255.0
@@ -228,11 +237,23 @@ def cmd_ncnn_child(args) -> None:
     name = NCNN_FILES[args.model]
     net.load_param(str(d / f"{name}.param"))
     net.load_model(str(d / f"{name}.bin"))
-    ex = net.create_extractor()
-    chw = np.ascontiguousarray(x.transpose(2, 0, 1))   # ncnn.Mat borrows this buffer: keep it alive
-    ex.input("data", ncnn.Mat(chw))
-    _, out = ex.extract("output")
-    y = np.clip(np.array(out).transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    h, w = x.shape[:2]
+    pad = args.prepadding
+    y = None
+    for y0, y1 in _ncnn_tiles(h, args.tile):
+        for x0, x1 in _ncnn_tiles(w, args.tile):
+            py0, py1 = max(0, y0 - pad), min(h, y1 + pad)
+            px0, px1 = max(0, x0 - pad), min(w, x1 + pad)
+            ex = net.create_extractor()
+            chw = np.ascontiguousarray(x[py0:py1, px0:px1].transpose(2, 0, 1))  # Mat borrows it
+            ex.input("data", ncnn.Mat(chw))
+            _, out = ex.extract("output")
+            o = np.array(out).transpose(1, 2, 0)
+            s = o.shape[0] // (py1 - py0)
+            if y is None:
+                y = np.empty((h * s, w * s, 3), np.uint8)
+            crop = o[(y0 - py0) * s:(y1 - py0) * s, (x0 - px0) * s:(x1 - px0) * s]
+            y[y0 * s:y1 * s, x0 * s:x1 * s] = np.clip(crop * 255.0 + 0.5, 0, 255).astype(np.uint8)
     Image.fromarray(y).save(args.output)
 
 
@@ -268,7 +289,8 @@ def cmd_paired(args) -> None:
     exe = shutil.which("ganstudio") or str(Path(sys.executable).with_name("ganstudio"))
     env = {**os.environ, "GANSTUDIO_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads)}
     print(json.dumps({"cpu": cpu_model_name(), "native_bf16": cpu_has_native_bf16(),
-                      "threads": args.threads, "pairs": args.pairs}), flush=True)
+                      "threads": args.threads, "pairs": args.pairs, "ncnn_tile": args.ncnn_tile,
+                      "ncnn_prepadding": 10}), flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench_sr_"))
     photo = np.asarray(Image.open(paths.SAMPLE_PHOTO).convert("RGB"))
     for size in args.sizes:
@@ -287,7 +309,8 @@ def cmd_paired(args) -> None:
             for _ in range(args.pairs):
                 times["ncnn"].append(_timed([sys.executable, __file__, "ncnn-child", "--model", mid,
                                              "--input", str(src), "--output", str(outs["ncnn"]),
-                                             "--threads", str(args.threads)], env))
+                                             "--threads", str(args.threads),
+                                             "--tile", str(args.ncnn_tile), "--prepadding", "10"], env))
                 for prec in args.precisions:
                     out = tmp / f"ours_{short}_{size}_{prec}.png"
                     outs[prec] = out
@@ -336,11 +359,15 @@ def main() -> None:
     pp.add_argument("--precisions", nargs="+", default=["fp32", "auto"])
     pp.add_argument("--pairs", type=int, default=3)
     pp.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    pp.add_argument("--ncnn-tile", type=int, default=200,
+                    help="ncnn tile size (official CLI: 200 with > 1.9 GB of GPU heap; 0 = whole image)")
     nc = sub.add_parser("ncnn-child")
     nc.add_argument("--model", required=True)
     nc.add_argument("--input", required=True)
     nc.add_argument("--output", required=True)
     nc.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    nc.add_argument("--tile", type=int, default=0, help="0 = the whole image")
+    nc.add_argument("--prepadding", type=int, default=10)
     args = ap.parse_args()
     {"paired": cmd_paired, "ncnn-child": cmd_ncnn_child, "speed": cmd_speed, "rss": cmd_rss, "rss-child": cmd_rss_child, "cancel": cmd_cancel}[args.cmd](args)
 

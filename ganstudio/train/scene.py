@@ -62,6 +62,8 @@ class SceneTrainConfig:
     device: str = "cpu"
     precision: str = "fp32"
     all_photos: bool = False
+    arch: str = "compact"           # "compact" (SceneCompact) | "exemplar" (SceneExemplar + bank)
+    w_guide: float = 2.0            # exemplar: L1 weight of the output against its guide collage
 
 
 def scene_photos(data: Path, all_photos: bool = False) -> tuple[list[Path], list[Path]]:
@@ -189,7 +191,11 @@ class SceneTrainer:
     def load(self) -> None:
         import torch
 
-        st = torch.load(self.ckpt_path, map_location=self.device, weights_only=True)
+        self._resume_state(torch.load(self.ckpt_path, map_location=self.device, weights_only=True))
+
+    def _resume_state(self, st: dict) -> None:
+        import torch
+
         self.G.load_state_dict(st["G"])
         self.G_ema.load_state_dict(st["G_ema"])
         self.D.load_state_dict(st["D"])
@@ -316,6 +322,12 @@ class SceneTrainer:
 
 def train(cfg: SceneTrainConfig, resume: bool = False, log: Callable[[str], None] = print,
           reset_ema: bool = False, noise_floor: float = 0.0) -> dict:
+    if cfg.arch == "exemplar":
+        from .scene_exemplar import ExemplarSceneTrainer
+
+        return ExemplarSceneTrainer(cfg, log).fit(resume=resume, reset_ema=reset_ema)
+    if cfg.arch != "compact":
+        raise ValueError(f"unknown scene architecture {cfg.arch!r} (compact, exemplar)")
     return SceneTrainer(cfg, log).fit(resume=resume, reset_ema=reset_ema, noise_floor=noise_floor)
 
 
@@ -330,8 +342,18 @@ def export(run_dir: str | Path, out_file: str | Path, half: bool = True, use_ema
     cfg = json.loads(st["config"])
     sd = st["G_ema" if use_ema else "G"]
     dtype = torch.float16 if half else torch.float32
-    sd = {k: v.detach().to(dtype).contiguous() for k, v in sd.items()}
-    meta = {"arch": "scene_compact", "label_nc": str(len(SL.BUILTIN_CLASSES)),
+    sd = {k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous()
+          for k, v in sd.items()}
+    arch = "scene_exemplar" if cfg.get("arch") == "exemplar" else "scene_compact"
+    extra: dict[str, str] = {}
+    if arch == "scene_exemplar":
+        from .scene_exemplar import bank_ids
+
+        held = json.loads((Path(run_dir) / "holdout.json").read_text())
+        ids = bank_ids(held["train"])
+        if len(ids) == sd["bank_labels"].shape[0]:
+            extra = {"bank_ids": " ".join(ids)}
+    meta = {"arch": arch, **extra, "label_nc": str(len(SL.BUILTIN_CLASSES)),
             "ngf": str(cfg["ngf"]), "z_ch": str(cfg["z_ch"]), "classes": st.get("classes", ""),
             "step": str(st["step"]), "elapsed_s": f"{st['elapsed']:.0f}",
             "dtype": "float16" if half else "float32"}
@@ -360,7 +382,12 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--batch", type=int, default=4)
     q.add_argument("--patch", type=int, default=128)
-    q.add_argument("--ngf", type=int, default=16, help="generator width")
+    q.add_argument("--ngf", type=int, default=16, help="generator width (compact)")
+    q.add_argument("--arch", default="compact", choices=["compact", "exemplar"],
+                   help="compact: SceneCompact; exemplar: SceneExemplar (refines a collage of real "
+                        "photo texture from the exemplar bank it carries)")
+    q.add_argument("--w-guide", type=float, default=2.0,
+                   help="exemplar: L1 weight of the output against its guide collage")
     q.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16"])
     q.add_argument("--ckpt-minutes", type=float, default=4.0)
     q.add_argument("--log-every", type=int, default=25)
@@ -387,7 +414,7 @@ def _cli_train(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, tsv=args.tsv, minutes=args.minutes, steps=args.steps,
         seed=args.seed, batch=args.batch, patch=args.patch, ngf=args.ngf, precision=args.precision,
         ckpt_minutes=args.ckpt_minutes, log_every=args.log_every, threads=args.threads,
-        device=pick_device(args.device), all_photos=args.all)
+        device=pick_device(args.device), all_photos=args.all, arch=args.arch, w_guide=args.w_guide)
     log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
     res = train(cfg, resume=args.resume, log=log, reset_ema=args.reset_ema, noise_floor=args.noise_floor)
     if args.json:
