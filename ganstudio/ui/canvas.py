@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter,
                            QPainterPath, QPaintEvent, QPen, QPixmap, QPolygonF, QResizeEvent,
                            QTransform, QWheelEvent)
@@ -48,6 +48,9 @@ _INPUT_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Typ
                  QEvent.Type.TabletMove, QEvent.Type.TabletPress}
 
 
+FRAME_BUDGET_S = 0.010   # a budgeted paint ends this long after the first invalidation it shows
+
+
 def _checker_pixmap(size: int = 8) -> QPixmap:
     pm = QPixmap(size * 2, size * 2)
     pm.fill(QColor("#9a9a9a"))
@@ -70,7 +73,11 @@ class Canvas(QAbstractScrollArea):
         super().__init__(parent)
         self.document = document
         self.tools = tools
-        self.render_budget_s: float | None = 0.012  # None: render every visible tile in one paint
+        self.render_budget_s: float | None = 0.008  # None: render every visible tile in one paint
+        # ... and it ends by frame_budget_s after the first change it shows (a result landing as a
+        # layer: the apply, the Layers panel and the paint share one event-loop turn, #13)
+        self.frame_budget_s = FRAME_BUDGET_S
+        self._dirty_since = 0.0           # time.perf_counter() of the first invalidation unpainted
         self._zoom = 1.0
         self._space = False
         self._panning: QPointF | None = None
@@ -86,6 +93,7 @@ class Canvas(QAbstractScrollArea):
         self._compare_mode = "off"
         self._preview_hidden: Layer | None = None   # a layer a tool draws itself (free transform)
         self._preview: tuple[Rect, QImage] | None = None
+        self._preview_scaled: tuple[int, QSize, QImage] | None = None   # (id of the source, size, image)
         self._split = 0.5
         self._dragging_split = False
         self._pending = False
@@ -172,6 +180,8 @@ class Canvas(QAbstractScrollArea):
         self.viewport().update()
 
     def _update_doc_rect(self, rect: Rect) -> None:
+        if not self._dirty_since:
+            self._dirty_since = time.perf_counter()
         r = self.doc_rect_to_view(rect).adjusted(-2, -2, 2, 2)
         self.viewport().update(r)
 
@@ -268,6 +278,7 @@ class Canvas(QAbstractScrollArea):
         if self.tools is not None and self.tools.current is not None:
             self.tools.current.paint_overlay(p, self)
         p.end()
+        self._dirty_since = 0.0
         if self._pending:
             vp = self.viewport()
             QTimer.singleShot(0, vp, vp.update)  # context object: dropped if the canvas goes
@@ -294,21 +305,34 @@ class Canvas(QAbstractScrollArea):
         qimg = QImage(img.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         old = self._preview
         self._preview = (rect, qimg)
+        self._preview_scaled = None
         self._update_doc_rect(rect if old is None else rect.union(old[0]))
 
     def clear_preview(self) -> None:
         if self._preview is not None:
             rect = self._preview[0]
             self._preview = None
+            self._preview_scaled = None
             self._update_doc_rect(rect)
 
     def _draw_preview(self, p: QPainter) -> None:
         if self._preview is None:
             return
         rect, qimg = self._preview
+        target = self.doc_rect_to_view(rect)
+        if 0 < target.width() * target.height() <= qimg.width() * qimg.height():
+            # a downscale: smooth-scaled once per preview and view size, not in every paint (a
+            # 1600 px preview filtered on each repaint cost the GUI thread ms: bench_ui "progress")
+            cached = self._preview_scaled
+            if cached is None or cached[0] != id(qimg) or cached[1] != target.size():
+                scaled = qimg.scaled(target.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)
+                cached = self._preview_scaled = (id(qimg), target.size(), scaled)
+            p.drawImage(target.topLeft(), cached[2])
+            return
         p.save()
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        p.drawImage(self.doc_rect_to_view(rect), qimg)
+        p.drawImage(target, qimg)
         p.restore()
 
     def _tile_target(self, level: int, tx: int, ty: int) -> QRect:
@@ -329,13 +353,16 @@ class Canvas(QAbstractScrollArea):
         xs, ys = cache.tile_range(level, visible)
         budget = self.render_budget_s
         deadline = None if budget is None else t0 + budget
+        since = self._dirty_since
+        if deadline is not None and 0.0 < t0 - since < 0.05:   # what is left of this frame
+            deadline = min(deadline, since + self.frame_budget_s)
         progressed = False  # every paint renders at least one tile: no livelock when drawing
         for ty in ys:       # the cached tiles alone takes the whole budget (a loaded machine)
             for tx in xs:
                 target = self._tile_target(level, tx, ty)
                 tile = cache.cached(variant, level, tx, ty)
                 if tile is None or tile.dirty is not None:
-                    if budget is None or not progressed or time.perf_counter() < deadline:
+                    if budget is None or not progressed or time.perf_counter() + cache.band_s < deadline:
                         progressed = True
                         if tile is None:
                             self._draw_stand_in(p, variant, level, tx, ty, target)

@@ -1,12 +1,18 @@
 """The Layers model follows structural changes with row inserts / removes / moves, not a model
 reset (a reset re-made every row and the selection: ~25 ms on the GUI thread per apply, #13), and
 its rows always match the document's tree: adds, removes, undo / redo, moves into and out of
-groups, group / ungroup, a sequence of random edits (checked by Qt's QAbstractItemModelTester)."""
+groups, group / ungroup, a sequence of random edits (checked by Qt's QAbstractItemModelTester).
+
+The canvas's first paint after such a change shares the frame with it: it ends by
+``frame_budget_s`` after the invalidation (not ``render_budget_s`` after the paint began), and a
+job preview is smooth-scaled once, not in every paint."""
 
 from __future__ import annotations
 
 import random
+import time
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QModelIndex
 from PySide6.QtTest import QAbstractItemModelTester
@@ -207,3 +213,76 @@ def test_random_edits_keep_the_model_equal_to_the_tree(bound, doc) -> None:  # n
         if doc.active_node is not None:
             assert current_node(panel) is doc.active_node, (step, op)
     assert "reset" not in rec.take()
+
+
+# -- the canvas: the first paint after an apply stays within the frame -----------------------------------
+def slow_canvas(window, make_doc, qtbot, band_s: float):  # noqa: ANN001, ANN201
+    doc = make_doc(2048, 1536)
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    canvas.set_zoom(1.0)
+    canvas.render_all_now()
+    render = canvas._render_region   # noqa: SLF001
+
+    def slow(rect, variant):  # noqa: ANN001, ANN202
+        time.sleep(band_s)
+        return render(rect, variant)
+
+    canvas._cache.render = slow      # noqa: SLF001
+    return doc, canvas
+
+
+def test_first_paint_after_a_change_ends_within_the_frame(window, make_doc, qtbot) -> None:  # noqa: ANN001
+    doc, canvas = slow_canvas(window, make_doc, qtbot, band_s=0.004)
+    canvas.frame_budget_s, canvas.render_budget_s = 0.010, 0.008
+    cache = canvas._cache            # noqa: SLF001
+    doc.events.region.emit(doc.bounds)   # what a new layer does ...
+    time.sleep(0.008)                    # ... and the rest of the apply, in the same turn
+    before = cache.renders
+    canvas.viewport().repaint()
+    # one band only (every paint makes progress); before: bands until 8 ms after the paint began
+    assert cache.renders - before == 1, cache.renders - before
+    assert canvas.pending
+    # the next paints (no new change): the render budget from their own start, bands predicted
+    canvas.render_budget_s = 0.030
+    before = cache.renders
+    canvas.viewport().repaint()
+    assert 1 < cache.renders - before <= 7
+    assert cache.band_s >= 0.004
+
+
+def test_a_band_that_would_overrun_the_budget_is_not_started(window, make_doc, qtbot) -> None:  # noqa: ANN001
+    doc, canvas = slow_canvas(window, make_doc, qtbot, band_s=0.006)
+    canvas.render_budget_s = 0.010
+    cache = canvas._cache            # noqa: SLF001
+    cache.band_s = 0.006
+    doc.events.region.emit(doc.bounds)
+    before = cache.renders
+    canvas.viewport().repaint()
+    # 6 ms + 6 ms would end at 12 ms > 10 ms: one band (before: a second band was started)
+    assert cache.renders - before == 1
+
+
+def test_job_preview_is_scaled_once_not_per_paint(window, make_doc, qtbot) -> None:  # noqa: ANN001
+    from ganstudio.core.geometry import Rect
+
+    doc = make_doc(3000, 2000)
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    canvas.fit()
+    canvas.render_all_now()
+    img = np.zeros((1000, 1500, 4), np.uint8)
+    img[..., 0] = 255
+    img[..., 3] = 255
+    canvas.show_preview(Rect(0, 0, 3000, 2000), img)
+    canvas.viewport().repaint()
+    first = canvas._preview_scaled    # noqa: SLF001
+    assert first is not None
+    assert first[2].size() == canvas.doc_rect_to_view(Rect(0, 0, 3000, 2000)).size()
+    canvas.viewport().repaint()
+    assert canvas._preview_scaled is first   # noqa: SLF001
+    grab = canvas.viewport().grab().toImage()
+    c = canvas.doc_to_view(__import__("PySide6.QtCore", fromlist=["QPointF"]).QPointF(1500, 1000))
+    assert grab.pixelColor(int(c.x()), int(c.y())).red() > 200   # the preview is drawn
+    canvas.clear_preview()
+    assert canvas._preview_scaled is None    # noqa: SLF001
