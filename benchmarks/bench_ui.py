@@ -119,7 +119,10 @@ class Heartbeat:
     """A 5 ms QTimer on the GUI thread; every gap between two ticks is kept (start, length, CPU
     time the GUI thread used in it) in ms of time.perf_counter(), so a gap can be attributed to
     what ran meanwhile, and told apart from the GUI thread merely waiting for a core on a loaded
-    machine (long gap, little CPU) or for the GIL.
+    machine (long gap, little CPU) or for the GIL. On Linux the time the GUI thread spent ready
+    but waiting for a core (``/proc/thread-self/schedstat``) is kept per gap too: what is left of
+    a gap (gap - CPU - that wait - the 1 ms sleeps of ``pump``) is the GUI thread asleep, i.e.
+    waiting for the GIL (or a lock).
 
     ``diagnose=True``: a watchdog thread samples the GUI thread's Python stack whenever a tick is
     over 12 ms late and counts the innermost frames of our code (where the stall was spent)."""
@@ -128,8 +131,10 @@ class Heartbeat:
         from PySide6.QtCore import QTimer
 
         self.gaps: list[tuple[float, float, float]] = []
+        self.waits: list[float] = []     # per gap: ms ready but not running (schedstat), or -1
         self._last = now_ms()
         self._cpu = time.thread_time() * 1000.0
+        self._sched = _runqueue_ms()
         self.timer = QTimer()
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._beat)
@@ -141,8 +146,10 @@ class Heartbeat:
     def _beat(self) -> None:
         t = now_ms()
         c = time.thread_time() * 1000.0
+        q = _runqueue_ms()
         self.gaps.append((self._last, t - self._last, c - self._cpu))
-        self._last, self._cpu = t, c
+        self.waits.append(q - self._sched if q >= 0 and self._sched >= 0 else -1.0)
+        self._last, self._cpu, self._sched = t, c, q
 
     def _watch(self) -> None:
         import traceback
@@ -162,6 +169,7 @@ class Heartbeat:
     def start(self) -> None:
         self._last = now_ms()
         self._cpu = time.thread_time() * 1000.0
+        self._sched = _runqueue_ms()
         self.timer.start()
         if self.diagnose:
             threading.Thread(target=self._watch, daemon=True).start()
@@ -186,11 +194,21 @@ class Heartbeat:
                 if t0 <= t <= t1:
                     counts[k] = counts.get(k, 0) + 1
             top = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
-            big = sorted([(g, c, s_) for s_, g, c in self.gaps if s_ < t1 and s_ + g > t0], reverse=True)[:5]
-            print(f"[{key}] gaps (ms, GUI cpu ms, at): "
-                  + ", ".join(f"{g:.0f}/{c:.0f}@{s_ - t0:.0f}" for g, c, s_ in big), flush=True)
+            big = sorted([(g, c, w, s_) for (s_, g, c), w in zip(self.gaps, self.waits)
+                          if s_ < t1 and s_ + g > t0], reverse=True)[:5]
+            print(f"[{key}] gaps (ms: gap/GUI cpu/waiting for a core, at): "
+                  + ", ".join(f"{g:.0f}/{c:.0f}/{w:.0f}@{s_ - t0:.0f}" for g, c, w, s_ in big), flush=True)
             for k, n in top:
                 print(f"   {n:4d}  {k}", flush=True)
+
+
+def _runqueue_ms() -> float:
+    """ms this thread has spent runnable but waiting for a CPU (Linux schedstat), -1 elsewhere."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return -1.0
 
 
 def now_ms() -> float:
