@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -62,6 +63,26 @@ def _shrink(rgba: np.ndarray, w: int, h: int) -> np.ndarray:
                                            interpolation=cv2.INTER_LINEAR))
 
 
+class _Preview(Sequence):
+    """``Canvas.preview``: (rect, QImage), the QImage made on first read of item 1."""
+
+    __slots__ = ("_canvas", "_rect")
+
+    def __init__(self, canvas: Canvas) -> None:
+        self._canvas = canvas
+        self._rect = canvas._preview_rect   # noqa: SLF001
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> Any:  # type: ignore[override]
+        if i in (0, -2):
+            return self._rect
+        if i in (1, -1):
+            return self._canvas._preview_image()   # noqa: SLF001
+        raise IndexError(i)
+
+
 def _checker_pixmap(size: int = 8) -> QPixmap:
     pm = QPixmap(size * 2, size * 2)
     pm.fill(QColor("#9a9a9a"))
@@ -89,6 +110,9 @@ class Canvas(QAbstractScrollArea):
         # layer: the apply, the Layers panel and the paint share one event-loop turn, #13)
         self.frame_budget_s = FRAME_BUDGET_S
         self._dirty_since = 0.0           # time.perf_counter() of the first invalidation unpainted
+        self.defer_big_updates = True     # see _update_doc_rect
+        self._deferred: QRect | None = None
+        self._defer_scheduled = False
         self._zoom = 1.0
         self._space = False
         self._panning: QPointF | None = None
@@ -103,9 +127,10 @@ class Canvas(QAbstractScrollArea):
         self._compare_layer: Layer | None = None
         self._compare_mode = "off"
         self._preview_hidden: Layer | None = None   # a layer a tool draws itself (free transform)
-        self._preview: tuple[Rect, QImage] | None = None
-        self._preview_src: np.ndarray | None = None   # the preview's straight RGBA pixels
-        self._preview_scaled: tuple[int, QSize, QImage] | None = None   # (id of the source, size, image)
+        self._preview_rect: Rect | None = None        # a job preview: where (document coordinates)
+        self._preview_src: np.ndarray | None = None   # ... its straight RGBA uint8 pixels
+        self._preview_qimg: QImage | None = None      # ... as a QImage (made on first use)
+        self._preview_scaled: tuple[np.ndarray, QSize, QImage] | None = None  # (source, size, image)
         self._split = 0.5
         self._dragging_split = False
         self._pending = False
@@ -192,10 +217,29 @@ class Canvas(QAbstractScrollArea):
         self.viewport().update()
 
     def _update_doc_rect(self, rect: Rect) -> None:
+        r = self.doc_rect_to_view(rect).adjusted(-2, -2, 2, 2)
+        vp = self.viewport()
+        if self.defer_big_updates and r.intersected(vp.rect()).width() * \
+                r.intersected(vp.rect()).height() * 4 >= vp.width() * vp.height() > 0:
+            # a big change (a new layer, an undo, a filter): repainted on the next event-loop
+            # turn, so that the work that made it (a result landing, the Layers panel following)
+            # and the first paint are not one long stall (#13); brush dabs repaint at once
+            self._deferred = r if self._deferred is None else self._deferred.united(r)
+            if not self._defer_scheduled:
+                self._defer_scheduled = True
+                QTimer.singleShot(1, self, self._flush_deferred)   # a timer (0 ms is a posted call in Qt 6: same turn)
+            return
         if not self._dirty_since:
             self._dirty_since = time.perf_counter()
-        r = self.doc_rect_to_view(rect).adjusted(-2, -2, 2, 2)
-        self.viewport().update(r)
+        vp.update(r)
+
+    def _flush_deferred(self) -> None:
+        self._defer_scheduled = False
+        r, self._deferred = self._deferred, None
+        if r is not None:
+            if not self._dirty_since:
+                self._dirty_since = time.perf_counter()
+            self.viewport().update(r)
 
     # -- rendering ------------------------------------------------------------------------------------
     def _render_region(self, rect: Rect, variant: str) -> np.ndarray:
@@ -297,12 +341,26 @@ class Canvas(QAbstractScrollArea):
 
     # -- job previews (Progress.preview, drawn over the image while a job runs) ----------------------
     @property
-    def preview(self) -> tuple[Rect, QImage] | None:
-        return self._preview
+    def preview(self) -> _Preview | None:
+        """(rect, the preview as a QImage) while one is shown; the QImage is made only when item 1
+        is read (``canvas.preview is not None`` stays cheap: it is asked on every apply)."""
+        if self._preview_rect is None or self._preview_src is None:
+            return None
+        return _Preview(self)
+
+    def _preview_image(self) -> QImage:
+        if self._preview_qimg is None:
+            assert self._preview_src is not None
+            self._preview_qimg = to_qimage(self._preview_src)
+        return self._preview_qimg
 
     def show_preview(self, rect: Rect, image: np.ndarray) -> None:
         """Draw ``image`` (HxWx3|4 uint8/uint16, straight alpha) scaled into ``rect`` (document
-        coordinates) over the image until :meth:`clear_preview`; the document is not touched."""
+        coordinates) over the image until :meth:`clear_preview`; the document is not touched.
+
+        A contiguous RGBA uint8 ``image`` is kept as it is, not copied (a job's 1600 px preview
+        arrives several times a second; its full-size copy and QImage cost the GUI thread ms):
+        do not write into it while it is shown."""
         img = np.asarray(image)
         if img.dtype == np.uint16:
             img = (img >> 8).astype(np.uint8)
@@ -312,48 +370,40 @@ class Canvas(QAbstractScrollArea):
             img = np.repeat(img[..., None], 3, axis=2)
         if img.shape[2] == 3:
             img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
-        img = np.ascontiguousarray(img)
-        h, w = img.shape[:2]
-        qimg = QImage(img.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-        old = self._preview
-        self._preview = (rect, qimg)
-        # its pixels as numpy, read from the QImage's own copy (the caller may reuse its array)
-        self._preview_src = np.frombuffer(qimg.constBits(), np.uint8).reshape(
-            h, qimg.bytesPerLine())[:, :4 * w].reshape(h, w, 4)
+        img = np.ascontiguousarray(img[..., :4])
+        old = self._preview_rect
+        self._preview_rect = rect
+        self._preview_src = img
+        self._preview_qimg = None
         self._preview_scaled = None
-        self._update_doc_rect(rect if old is None else rect.union(old[0]))
+        self._update_doc_rect(rect if old is None else rect.union(old))
 
     def clear_preview(self) -> None:
-        if self._preview is not None:
-            rect = self._preview[0]
-            self._preview = None
-            self._preview_src = None
+        if self._preview_rect is not None:
+            rect = self._preview_rect
+            self._preview_rect = self._preview_src = self._preview_qimg = None
             self._preview_scaled = None
             self._update_doc_rect(rect)
 
     def _draw_preview(self, p: QPainter) -> None:
-        if self._preview is None:
+        rect, src = self._preview_rect, self._preview_src
+        if rect is None or src is None:
             return
-        rect, qimg = self._preview
         target = self.doc_rect_to_view(rect)
-        if 0 < target.width() * target.height() <= qimg.width() * qimg.height():
+        h, w = src.shape[:2]
+        if 0 < target.width() * target.height() <= w * h:
             # a downscale: done once per preview and view size (OpenCV, ~2 ms), not by QPainter
             # in every paint (a 1600 px preview smooth-scaled on each repaint cost the GUI thread
             # 5-25 ms: bench_ui "progress")
             cached = self._preview_scaled
-            if cached is None or cached[0] != id(qimg) or cached[1] != target.size():
-                src = self._preview_src
-                if src is not None and src.shape[:2] == (qimg.height(), qimg.width()):
-                    scaled = to_qimage(_shrink(src, target.width(), target.height()))
-                else:
-                    scaled = qimg.scaled(target.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
-                                         Qt.TransformationMode.SmoothTransformation)
-                cached = self._preview_scaled = (id(qimg), target.size(), scaled)
+            if cached is None or cached[0] is not src or cached[1] != target.size():
+                scaled = to_qimage(_shrink(src, target.width(), target.height()))
+                cached = self._preview_scaled = (src, target.size(), scaled)
             p.drawImage(target.topLeft(), cached[2])
             return
         p.save()
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        p.drawImage(target, qimg)
+        p.drawImage(target, self._preview_image())
         p.restore()
 
     def _tile_target(self, level: int, tx: int, ty: int) -> QRect:

@@ -286,3 +286,34 @@ def test_job_preview_is_scaled_once_not_per_paint(window, make_doc, qtbot) -> No
     assert grab.pixelColor(int(c.x()), int(c.y())).red() > 200   # the preview is drawn
     canvas.clear_preview()
     assert canvas._preview_scaled is None    # noqa: SLF001
+
+
+def test_a_big_change_repaints_on_the_next_turn_a_small_one_at_once(window, make_doc, qtbot) -> None:  # noqa: ANN001
+    from ganstudio.core.geometry import Rect
+
+    doc = make_doc(2048, 1536)
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    canvas.fit()
+    canvas.render_all_now()
+    renders = canvas._cache.renders   # noqa: SLF001
+    doc.add_layer(RasterLayer.blank("whole", 2048, 1536, fill=(0, 0, 255, 255)))  # all changes
+    assert canvas._deferred is not None                # noqa: SLF001 - not in this turn
+    qtbot.waitUntil(lambda: canvas._deferred is None and canvas._cache.renders > renders,  # noqa: SLF001
+                    timeout=3000)
+    canvas.render_all_now()
+    doc.events.region.emit(Rect(10, 10, 8, 8))         # a brush dab: at once
+    assert canvas._deferred is None                    # noqa: SLF001
+
+
+def test_asking_whether_a_preview_is_shown_makes_no_image(window, make_doc, qtbot) -> None:  # noqa: ANN001
+    from ganstudio.core.geometry import Rect
+
+    doc = make_doc(400, 300)
+    canvas = window.add_document(doc)
+    qtbot.waitExposed(canvas)
+    canvas.show_preview(Rect(0, 0, 400, 300), np.full((300, 400, 4), 255, np.uint8))
+    assert canvas.preview is not None
+    assert canvas._preview_qimg is None                 # noqa: SLF001
+    rect, qimg = canvas.preview
+    assert rect == Rect(0, 0, 400, 300) and qimg.width() == 400
