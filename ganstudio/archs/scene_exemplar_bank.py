@@ -18,7 +18,9 @@ model file (uint8 tensors in its safetensors, ~5 MB) and the refining generator
   flip and offset per class (variations), the vertical offset kept small (the top of the sky
   stays the top of a sky);
 * source pixels of another class (a tree in the sky box) are replaced by a push-pull fill of the
-  class's own pixels (smooth; the generator adds texture there).
+  class's own pixels (smooth; the generator adds texture there);
+* classes meet over a Gaussian edge of ``BOUNDARY_SIGMA`` px (each fill reaches a few px past its
+  region, weights normalised), as a photo's anti-aliased edges do, instead of a cut-out seam.
 
 Pure numpy + OpenCV, no torch: the training loop and the task use the same code.
 """
@@ -34,6 +36,7 @@ BANK_H, BANK_W = 256, 384          # every exemplar is stored at this size (land
 MAX_ANISOTROPY = 1.6               # at most this x/y stretch ratio of a class's texture
 MAX_MAGNIFICATION = 2.0            # a source pixel covers at most 2x2 target pixels
 MIN_FRACTION = 0.02                # a photo counts as an exemplar of a class from 2 % of its area
+BOUNDARY_SIGMA = 1.2               # px: classes blend over a Gaussian edge this wide (anti-aliasing)
 
 
 def landscape_crop(rgb: np.ndarray, labels: np.ndarray, h: int = BANK_H, w: int = BANK_W
@@ -141,7 +144,9 @@ def compose(labels: np.ndarray, bank: ExemplarBank, rng: np.random.Generator,
     """The guide collage (HxWx3 uint8) for a label map of the bank's classes; ``exclude``: exemplar
     indices not to use (training: the photo itself)."""
     h, w = labels.shape
-    out = np.zeros((h, w, 3), np.uint8)
+    acc = np.zeros((h, w, 3), np.float32)
+    wsum = np.zeros((h, w), np.float32)
+    margin = int(np.ceil(3 * BOUNDARY_SIGMA))
     present = [int(c) for c in np.unique(labels) if c < bank.n_classes]
     area = {c: float((labels == c).mean()) for c in present}
     # the primary photo: it shows the painted classes in similar amounts (coherent light)
@@ -161,7 +166,10 @@ def compose(labels: np.ndarray, bank: ExemplarBank, rng: np.random.Generator,
         else:
             cand = bank.candidates(c, exclude)
             if cand.size == 0:                 # no exemplar of this class: a neutral grey
-                out[mask] = 127
+                a = _soft(mask, box, margin)
+                y0, y1, x0, x1 = _grow(box, margin, h, w)
+                acc[y0:y1, x0:x1] += 127 * a[..., None]
+                wsum[y0:y1, x0:x1] += a
                 continue
             wts = np.sqrt(bank.fractions[cand, c])
             k = int(cand[int(rng.choice(cand.size, p=wts / wts.sum()))])
@@ -181,8 +189,9 @@ def compose(labels: np.ndarray, bank: ExemplarBank, rng: np.random.Generator,
         # a random offset only along an axis where the limited mapping does not fill the source box
         ox = float(rng.uniform(0, max(0.0, (sx1 - sx0) - sx_ * (rx1 - rx0)) + 1e-9))
         oy = float(rng.uniform(0, max(0.0, (sy1 - sy0) - sy_ * (ry1 - ry0)) + 1e-9)) * 0.25
-        xs = np.arange(rx0, rx1, dtype=np.float32)
-        ys = np.arange(ry0, ry1, dtype=np.float32)
+        ey0, ey1, ex0, ex1 = _grow(box, margin, h, w)       # the box plus the blending margin
+        xs = np.arange(ex0, ex1, dtype=np.float32)
+        ys = np.arange(ey0, ey1, dtype=np.float32)
         u = (xs - rx0 + 0.5) * sx_ - 0.5
         if flip:
             u = (rx1 - rx0) * sx_ - 1 - u
@@ -190,6 +199,24 @@ def compose(labels: np.ndarray, bank: ExemplarBank, rng: np.random.Generator,
         v = _reflect(sy0 + oy + (ys - ry0 + 0.5) * sy_ - 0.5, sy0, sy1).astype(np.float32)
         mx, my = np.meshgrid(u, v)
         patch = cv2.remap(src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        sub = mask[ry0:ry1, rx0:rx1]
-        out[ry0:ry1, rx0:rx1][sub] = patch[sub]
-    return out
+        a = _soft(mask, box, margin)
+        acc[ey0:ey1, ex0:ex1] += patch.astype(np.float32) * a[..., None]
+        wsum[ey0:ey1, ex0:ex1] += a
+    out = acc / np.maximum(wsum, 1e-6)[..., None]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _grow(box: tuple[int, int, int, int], m: int, h: int, w: int) -> tuple[int, int, int, int]:
+    y0, y1, x0, x1 = box
+    return max(0, y0 - m), min(h, y1 + m), max(0, x0 - m), min(w, x1 + m)
+
+
+def _soft(mask: np.ndarray, box: tuple[int, int, int, int], m: int) -> np.ndarray:
+    """The class's blending weight inside its grown box: the mask blurred by BOUNDARY_SIGMA
+    (pixels deep inside a class keep weight 1, so its texture is not mixed there)."""
+    h, w = mask.shape
+    y0, y1, x0, x1 = _grow(box, m, h, w)
+    sub = mask[y0:y1, x0:x1].astype(np.float32)
+    if BOUNDARY_SIGMA <= 0:
+        return sub
+    return cv2.GaussianBlur(sub, (0, 0), BOUNDARY_SIGMA, borderType=cv2.BORDER_REPLICATE)
