@@ -140,6 +140,7 @@ class Heartbeat:
         self.timer.timeout.connect(self._beat)
         self.diagnose = diagnose
         self.samples: list[tuple[float, str]] = []
+        self.collections: list[tuple[float, float, int, bool]] = []
         self._stop = False
         self._main = threading.get_ident()
 
@@ -173,10 +174,26 @@ class Heartbeat:
         self.timer.start()
         if self.diagnose:
             threading.Thread(target=self._watch, daemon=True).start()
+            import gc
+
+            gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict) -> None:
+        """--diagnose: every cyclic-GC pass (start, ms, generation, on the GUI thread or not)."""
+        if phase == "start":
+            self._gc_t0 = now_ms()
+        elif getattr(self, "_gc_t0", None) is not None:
+            self.collections.append((self._gc_t0, now_ms() - self._gc_t0, info.get("generation", -1),
+                                     threading.get_ident() == self._main))
+            self._gc_t0 = None
 
     def stop(self) -> None:
         self.timer.stop()
         self._stop = True
+        import gc
+
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
 
     def longest(self, t0: float, t1: float) -> float:
         """The longest gap overlapping [t0, t1]."""
@@ -200,6 +217,10 @@ class Heartbeat:
                   + ", ".join(f"{g:.0f}/{c:.0f}/{w:.0f}@{s_ - t0:.0f}" for g, c, w, s_ in big), flush=True)
             for k, n in top:
                 print(f"   {n:4d}  {k}", flush=True)
+            gcs = [(d, g, gui) for t, d, g, gui in self.collections if t0 <= t <= t1 and d >= 2.0]
+            if gcs:
+                print("   GC passes >= 2 ms (ms, generation, thread): " + ", ".join(
+                    f"{d:.0f}/gen{g}/{'GUI' if gui else 'worker'}" for d, g, gui in gcs), flush=True)
 
 
 def _runqueue_ms() -> float:
@@ -505,29 +526,23 @@ TARGET_MS = 16.0
 READING = """
 ## Reading the figures (what is still over 16 ms, and why)
 
-- **GUI-thread work** is at or under 16 ms in every action but *apply*. What the apply still
-  does on the GUI thread (cProfile, 24 MP layer): the Layers panel rebuilding its model and
-  selection for the new layer (`layers_model._on_layers`, `layers_panel._select_active`,
-  ~25-30 ms together) and the History panel rebuild; the layer pixels themselves are converted
-  on the worker and inserted without a copy. The canvas then re-renders under its own 12 ms
-  budget per paint plus one band (`repaint` row). Both are other modules' work (named in
-  /work/coord/CHANGES.md for their owners).
-- **Wall-clock gaps** are over 16 ms everywhere, the idle noise floor included: the machine had
-  2 cores for ~8 engineers (load average 5-10 during these runs; the benchmark runs under
-  `nice -n 19`, so any other process takes the core first). During save / autosave / submit the
-  GUI thread also shares the GIL with the writer thread (numpy, zlib and OpenCV release it, the
-  Python between their calls does not); the app sets `sys.setswitchinterval(0.001)` so the GUI
-  thread waits at most ~1 ms per hand-over instead of 5 ms. A process-based writer would remove
-  that sharing entirely; it is not built.
-- Earlier runs today (same benchmark, load ~6-8), before the canvas fix: the GUI thread spent
-  34-40 ms in one gap during save, progress and apply, because the canvas had a livelock on a
-  loaded machine: drawing the cached tiles used the whole 12 ms budget, the remaining tiles never
-  rendered and the viewport repainted ~30 times a second forever (fixed: every paint renders at
-  least one tile). Issue #13 measured 65 ms on the GUI thread to composite a 24 MP job's inputs
-  at submit; they are now composited on the worker (`submit` row).
-- For scale: on 2026-11-23 (load 3-4) the same machine measured cold start 0.59 s and stroke
-  latency 1.2 ms median; today's 3.7 s and 17 ms are most likely the load (other people's code
-  changed meanwhile too; the two are not separated here).
+- **apply / repaint** (GUI work): since 2026-12-02 the Layers model follows a new layer with one
+  `rowsInserted` (no model reset, selection and expanded groups kept as persistent indexes), a
+  big change repaints the canvas on the next event-loop turn (a 1 ms timer), and a budgeted
+  paint never starts a band it cannot finish (running band-time estimate, 64 K-pixel bands,
+  8 ms budget, 10 ms after the invalidation for the first paint). What the apply turn still
+  does on the GUI thread is mostly outside the UI panels: `task_host._job_state` ->
+  `add_result_layers` -> `Document.add_layer` and `main_window._doc_event` /
+  `_update_actions` (5 passes over ~420 QActions per apply) plus Qt's own layout of the status
+  bar / Jobs panel (named in /work/coord/CHANGES.md for their owners).
+- **submit / progress / save / autosave** (wall clock): the GUI thread's own CPU per gap is small;
+  `--diagnose` shows the rest of the gap as time the GUI thread was runnable but waiting for a
+  core (Linux schedstat), or asleep waiting for the GIL. The job's inputs are composited on the
+  worker with 2 compositing threads (core.compositing.THREADS) on a 2-core machine that also ran
+  another engineer's training job, so the GUI thread queues for a core; the snapshot's pixel
+  copy (`core.snapshot._Frozen.copy`, 5 x 96 MB into fresh memory) is most of the worker's time.
+- The progress preview is shrunk once per update (pyrDown + bilinear, ~2 ms) instead of
+  QPainter's smooth scaling in every paint (5-25 ms).
 """
 
 
