@@ -260,9 +260,10 @@ class LayersModel(QAbstractItemModel):
             if old is not None and old is not node:
                 self._nodes[uid] = node
                 self._thumbs.pop(uid, None)
+        where = {u: i for row in kids.values() for i, u in enumerate(row)}   # target rows
         for uid in order:
             key = par[uid]
-            target = kids[key].index(uid)
+            target = where[uid]
             if uid not in self._par:
                 row = min(target, len(self._kids[key]))
                 self.beginInsertRows(self._key_index(key), row, row)
