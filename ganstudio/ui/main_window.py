@@ -6,6 +6,7 @@ jobs), menus / tool bars (actions.py), status bar, and the window API used by ta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -98,6 +99,8 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
         self.recent_menu: QMenu | None = None
         self.panels_menu: QMenu | None = None
         self._docs: list[DocState] = []
+        self._actions_batch = 0        # > 0: action updates wait for the end of the batch
+        self._actions_pending = False
         self.device_in_use = "auto"
 
         self.tools = ToolManager(self)
@@ -393,7 +396,23 @@ class MainWindow(TaskHost, WindowCommands, QMainWindow):
             self.tool_options.refresh()  # the class palette of the (new) active label layer
 
     def _update_actions(self) -> None:
+        if self._actions_batch:
+            self._actions_pending = True
+            return
         actions_mod.update(self)
+
+    @contextlib.contextmanager
+    def actions_batch(self):  # noqa: ANN201
+        """Fold the action updates of several document events into one at the end: a result
+        apply sends five, each ~420 QAction updates (issue 13, apply stall)."""
+        self._actions_batch += 1
+        try:
+            yield
+        finally:
+            self._actions_batch -= 1
+            if not self._actions_batch and self._actions_pending:
+                self._actions_pending = False
+                actions_mod.update(self)
 
     def _zoom_changed(self, zoom: float) -> None:
         if self.sender() is self.canvas:

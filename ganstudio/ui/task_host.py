@@ -229,6 +229,10 @@ class TaskHost:
         if not legacy and ui is None:
             return  # not a window job (submitted straight to the queue)
         job.data["handled"] = True
+        with self.actions_batch():        # the apply's document events: one action update
+            self._job_state_done(job, state, legacy, ui)
+
+    def _job_state_done(self, job: Job, state: JobState, legacy: bool, ui: TaskUI | None) -> None:
         self._update_device(job)
         try:
             if state is JobState.CANCELLED:
