@@ -36,6 +36,7 @@ first, or pass ``background``.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -196,10 +197,11 @@ def composite_passes(passes: Sequence[LayerPass | GroupPass], rect: Rect, *, dty
         _store(accumulate(passes, band, bg), out[y:y + band.h], premultiplied)
 
     starts = range(0, rect.h, rows)
-    if len(starts) >= 4 and THREADS > 1:
+    threads = composite_threads()
+    if len(starts) >= 4 and threads > 1:
         # big composites (>= ~2 MP): bands in parallel, numpy / OpenCV release the GIL. The
         # threads live only for this call (no pool left running behind the UI's back).
-        with ThreadPoolExecutor(THREADS, thread_name_prefix="composite") as pool:
+        with ThreadPoolExecutor(threads, thread_name_prefix="composite") as pool:
             for _ in pool.map(run, starts):
                 pass
     else:
@@ -210,6 +212,15 @@ def composite_passes(passes: Sequence[LayerPass | GroupPass], rect: Rect, *, dty
 
 #: worker threads for big composites (1 = no threads)
 THREADS = min(4, os.cpu_count() or 1)
+
+
+def composite_threads() -> int:
+    """Threads for one big composite: ``THREADS`` on the main thread; one fewer from any other
+    thread (a job's inputs, a save, an autosave), so background work leaves a core to the
+    window's event loop (issue 13: on 2 cores the GUI thread queued ~23 ms for a core at submit)."""
+    if threading.current_thread() is threading.main_thread():
+        return THREADS
+    return max(1, THREADS - 1)
 
 
 # -- accumulation -----------------------------------------------------------------------------------

@@ -228,3 +228,34 @@ def test_dirty_rect_of_24mp_document_allocates_only_rect_memory() -> None:
         tracemalloc.stop()
     assert out.shape == (512, 512, 4)
     assert peak < 80 * 512 * 512       # float32 planes of the rect only (one canvas plane: 96 MB)
+
+
+def test_background_composites_leave_a_core_to_the_window(monkeypatch):
+    """Off the main thread a big composite uses one thread fewer (issue 13, submit stall); the
+    result is the same."""
+    import threading
+
+    from ganstudio.core import compositing as C
+    from ganstudio.core.geometry import Rect
+    from ganstudio.core.layers import RasterLayer
+
+    monkeypatch.setattr(C, "THREADS", 2)
+    seen: list[int] = []
+    real = C.ThreadPoolExecutor
+
+    def spy(n, **kw):  # noqa: ANN001, ANN202
+        seen.append(n)
+        return real(n, **kw)
+
+    monkeypatch.setattr(C, "ThreadPoolExecutor", spy)
+    rng = np.random.default_rng(0)
+    layer = RasterLayer("a", rng.integers(0, 255, (1600, 1600, 4), dtype=np.uint8))
+    rect = Rect(0, 0, 1600, 1600)
+    main = C.composite_layers([layer], rect)
+    assert seen == [2]
+    out: list[np.ndarray] = []
+    t = threading.Thread(target=lambda: out.append(C.composite_layers([layer], rect)))
+    t.start()
+    t.join()
+    assert seen == [2] and np.array_equal(out[0], main)     # one thread: no pool at all
+    assert C.composite_threads() == 2
