@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .geometry import Rect, tile_rect
+from .geometry import TILE, Rect, tile_rect
 
 if TYPE_CHECKING:
     from .document import Document
@@ -74,18 +74,28 @@ class _Frozen:
         out = np.empty((rect.h, rect.w) + a.shape[2:], a.dtype)
         if rect.is_empty():
             return out
+        # a row of tiles at a time: one copy per band when none of its tiles was preserved
+        # (the usual case: 16 copies instead of 384 for a 24 MP layer, ~2x faster)
+        by_row: dict[int, list[tuple[int, int]]] = {}
         for key in rect.tiles():
-            tile = tile_rect(*key).intersect(bounds)
-            part = tile.intersect(rect)
-            if part.is_empty():
-                continue
-            dst = part.translated(-rect.x, -rect.y).slices()
+            by_row.setdefault(key[1], []).append(key)
+        for keys in by_row.values():
+            band = Rect(rect.x, tile_rect(*keys[0]).y, rect.w, TILE).intersect(rect)
             with self.lock:
-                saved = self.tiles.get(key)
-                if saved is not None:
-                    out[dst] = saved[part.translated(-tile.x, -tile.y).slices()]
-                else:
-                    out[dst] = a[part.slices()]
+                if not any(k in self.tiles for k in keys):
+                    out[band.translated(-rect.x, -rect.y).slices()] = a[band.slices()]
+                    continue
+                for key in keys:
+                    part = tile_rect(*key).intersect(bounds).intersect(rect)
+                    if part.is_empty():
+                        continue
+                    dst = part.translated(-rect.x, -rect.y).slices()
+                    saved = self.tiles.get(key)
+                    if saved is not None:
+                        tile = tile_rect(*key).intersect(bounds)
+                        out[dst] = saved[part.translated(-tile.x, -tile.y).slices()]
+                    else:
+                        out[dst] = a[part.slices()]
         return out
 
 
