@@ -50,6 +50,10 @@ def main() -> int:
     mask = np.zeros((64, 64), np.uint8)
     mask[20:40, 20:40] = 255
     Image.fromarray(mask).save(work / "mask64.png")
+    labels = np.full((64, 64), 1, np.uint8)        # landscape palette: sky over mountain over lake
+    labels[30:] = 3
+    labels[46:] = 14
+    Image.fromarray(labels).save(work / "labels64.png")
     # a private copy of the package: an edit to the checkout while this runs would (rightly) make
     # the worker stale and every later command run in-process
     import shutil
@@ -70,6 +74,7 @@ def main() -> int:
         "`upscale` 64 px, animevideov3-x4": ["upscale", "in64.png", "-o", "up.png", "--overwrite",
                                               "--model", "realesrgan.animevideov3-x4"],
         "`inpaint` 64 px, built-in": ["inpaint", "in64.png", "mask64.png", "-o", "in.png"],
+        "`scene` 64 px, built-in": ["scene", "labels64.png", "-o", "scene.png", "--overwrite"],
     }
     torch_import = [timed([sys.executable, "-c", "import torch"], cold_env, work) for _ in range(args.runs)]
     start = subprocess.run([*py, "worker", "start", "--json"], env=env, cwd=work, capture_output=True, text=True)

@@ -25,7 +25,8 @@ PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png")
 SR_MODELS = ("realesrgan.x4plus", "realesrgan.x4plus-anime-6b", "realesrgan.animevideov3-x4",
              "realesrgan.animevideov3-x2", "realesrgan.animevideov3-x3")
 #: the other offline networks, run through their real tasks (issue 15: every task gets the policy)
-TASK_MODELS = ("builtin.inpaint-compact", "builtin.colorize", "builtin.scene-compact", "cyclegan.vintagify")
+TASK_MODELS = ("builtin.inpaint-compact", "builtin.colorize", "builtin.scene-exemplar", "builtin.scene-compact",
+               "cyclegan.vintagify")
 
 
 def _scene_labels(index: int, size: int):
@@ -68,7 +69,7 @@ def run_model(mid: str, crop: np.ndarray, index: int, precision: str, threads: i
         from ganstudio.tasks.colorize import ColorizeRequest, run
         gray = np.repeat(np.rint(crop @ np.array([0.299, 0.587, 0.114]))[..., None], 3, 2).astype(np.uint8)
         return drive(run(TaskInputs(gray), ColorizeRequest(model_id=mid, work_size=0), ctx)).image
-    if mid == "builtin.scene-compact":
+    if mid in ("builtin.scene-compact", "builtin.scene-exemplar"):
         from ganstudio.tasks.scene import SceneRequest, run
         labels = _scene_labels(index, crop.shape[0])
         return drive(run(TaskInputs(None, labels=labels), SceneRequest(model_id=mid, seed=index), ctx)).image[..., :3]

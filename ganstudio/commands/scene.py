@@ -18,7 +18,7 @@ from typing import Any
 
 from .device_args import add_device_arguments, task_context
 
-DEFAULT_MODEL = "builtin.scene-compact"
+DEFAULT_MODEL = "builtin.scene-exemplar"
 
 
 def register(subparsers: Any) -> None:

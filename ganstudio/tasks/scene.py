@@ -1,4 +1,5 @@
-"""Scene painting: a label map -> a photographic scene (built-in SceneCompact, SPADE / GauGAN).
+"""Scene painting: a label map -> a photographic scene (built-in SceneExemplar or SceneCompact,
+SPADE / GauGAN).
 
 Inputs: ``inputs.labels`` (HxW class ids of the label set ``request.palette``: the landscape
 palette, ADE20K, COCO-Stuff ...), optional ``inputs.mask`` (255 = generate here: the result layer is
@@ -10,7 +11,8 @@ painted class -> map the palette onto the model's label set (``core.labels.map_l
 landscape palette's ``maps``) -> resize (nearest) to the model's working size (long side
 ``input.size`` of the catalog entry, multiple of the model's grid, any aspect ratio) -> one-hot
 (SPADE: the official preprocessing, ``archs.spade_arch.spade_semantics``) -> generator (seeded noise
-for the built-in model: ``seed``, ``seed + 1``, ... one result layer per variation) -> to the
+for the built-in models: ``seed``, ``seed + 1``, ... one result layer per variation; SceneExemplar
+first builds the seed's collage of real photo texture from the exemplar bank in its weights) -> to the
 output size: Real-ESRGAN (the super-resolution task) then resampling, or resampling alone.
 """
 
@@ -26,7 +28,7 @@ import numpy as np
 from .base import Progress, Request, Result, ResultLayer, TaskContext, TaskError, TaskInputs
 from .registry import TaskSpec, register_task
 
-DEFAULT_MODEL = "builtin.scene-compact"
+DEFAULT_MODEL = "builtin.scene-exemplar"
 MAX_OUTPUT_PIXELS = 64_000_000          # 8000 x 8000
 MAX_VARIATIONS = 8
 
@@ -89,8 +91,11 @@ def load_scene_model(model_id: str, ctx: TaskContext, device: str = "cpu") -> Sc
         mult = int(getattr(mod, "multiple", 32))
     elif arch == "scene_compact":
         kind, has_noise, mult = "builtin", True, int(getattr(mod, "multiple", 16))
+    elif arch == "scene_exemplar":
+        kind, has_noise, mult = "exemplar", True, int(getattr(mod, "multiple", 4))
     else:
-        raise TaskError(f"{model_id}: architecture {arch!r} is not a scene model (spade, scene_compact)")
+        raise TaskError(f"{model_id}: architecture {arch!r} is not a scene model "
+                        "(spade, scene_compact, scene_exemplar)")
     if entry is not None:
         labels = model_label_set(entry)
     else:                                   # a weights file: what the arch detected
@@ -301,6 +306,11 @@ def run(inputs: TaskInputs, request: SceneRequest, ctx: TaskContext) -> Generato
         with torch.inference_mode(), dev.autocast():
             if sm.kind == "spade":
                 y = sm.module(sem.to(next(sm.module.parameters()).dtype), latent_size=latent)
+            elif sm.kind == "exemplar":     # the collage of this seed, then the refining generator
+                g = torch.Generator(device="cpu").manual_seed(seed)
+                noise = [t.to(dev.device) for t in sm.module.noise_for(sem.cpu(), g)]
+                guide = sm.module.guide_for(small, seed).to(dev.device)
+                y = sm.module(sem, guide, noise=noise)
             else:
                 g = torch.Generator(device="cpu").manual_seed(seed)
                 noise = [t.to(dev.device) for t in sm.module.noise_for(sem.cpu(), g)]
@@ -332,7 +342,7 @@ def run(inputs: TaskInputs, request: SceneRequest, ctx: TaskContext) -> Generato
 
 SPEC = register_task(TaskSpec(
     name="scene", title="Scene painting", request_type=SceneRequest, run=run,
-    default_models=(DEFAULT_MODEL, "spade.ade20k", "spade.coco"),
+    default_models=(DEFAULT_MODEL, "builtin.scene-compact", "spade.ade20k", "spade.coco"),
     ui="ganstudio.ui.tasks.scene", cli="ganstudio.commands.scene",
     description="Paint a label map (sky, mountains, water ...) and turn it into a photographic "
                 "scene (built-in model offline; SPADE / GauGAN ADE20K, COCO-Stuff, Cityscapes)"))

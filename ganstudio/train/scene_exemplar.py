@@ -40,6 +40,7 @@ BANK_SKIP: tuple[tuple[str, int | None], ...] = (
     ("K06", SL.SKY),               # the castle's tower tips are labelled sky
     ("K06", SL.TREE),              # its "trees" hold pieces of the castle
     ("P07", SL.WATER),             # the dock fills most of its water box
+    ("LA02", SL.SKY),              # its "sky" is the gaps between leaves: leaves float in skies
     ("LA14", SL.MOUNTAIN),         # the sun and its lens flare sit in the mountain band
     ("Q03", SL.MOUNTAIN),          # storm clouds labelled mountain
 )

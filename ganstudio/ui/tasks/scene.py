@@ -120,7 +120,7 @@ def _swatch(color: tuple[int, int, int]) -> QIcon:
 
 
 def scene_models() -> list[dict[str, Any]]:
-    """The scene models of the catalog (built-in first): id, name, licence, non_commercial."""
+    """The scene models of the catalog, the default first: id, name, licence, non_commercial."""
     out = []
     try:
         from ganstudio.models.catalog import default_catalog
@@ -135,7 +135,7 @@ def scene_models() -> list[dict[str, Any]]:
     if not any(m["id"] == DEFAULT_MODEL for m in out):
         out.append({"id": DEFAULT_MODEL, "name": "Built-in scene painter", "licence": "BSD-3-Clause",
                     "non_commercial": False, "builtin": True, "labels": "builtin_scene"})
-    out.sort(key=lambda m: (not m["builtin"], m["id"]))
+    out.sort(key=lambda m: (m["id"] != DEFAULT_MODEL, not m["builtin"], m["id"]))   # the default first
     return out
 
 
