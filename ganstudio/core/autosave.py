@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from .. import paths
 from .io.atomic import write_bytes_atomic
 from .io.errors import ImageFileError
-from .io.ora import load_ora, save_ora
+from .io.ora import load_ora, read_saved_state, save_ora
 from .snapshot import DocumentSnapshot
 
 if TYPE_CHECKING:
@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 120.0
 RETRY_S = 10.0          # first retry after a failed autosave; doubles up to the interval
 SIDECAR_VERSION = 1
+
+# Names this process in state stamps: a document state is (SESSION, doc.uid, doc.revision).
+SESSION = uuid.uuid4().hex
 
 _autosavers: list[Any] = []      # live Autosavers (weak by convention: close/detach removes them)
 _autosavers_lock = threading.Lock()
@@ -64,10 +67,38 @@ class RecoveryEntry:
     title: str
     time: float          # seconds since the epoch of the autosave
     pid: int
+    state: str | None = None   # state_stamp() of the autosaved document (None: older sidecars)
 
     @property
     def age_s(self) -> float:
         return max(0.0, time.time() - self.time)
+
+
+def state_stamp(uid: int, revision: int) -> str:
+    """An opaque name of one document state of this process: written into the recovery sidecar
+    and (``save_ora(saved_state=...)``) into the user's saved project."""
+    return f"{SESSION}:{int(uid)}:{int(revision)}"
+
+
+def _parse_stamp(stamp: str | None) -> tuple[str, int, int] | None:
+    try:
+        session, uid, revision = str(stamp).split(":")
+        return session, int(uid), int(revision)
+    except (ValueError, TypeError):
+        return None
+
+
+def superseded(entry: RecoveryEntry) -> bool:
+    """Whether the user's saved project already holds this autosave's state or a later one of
+    the same document: the process died after the save had replaced the file but before it had
+    removed its recovery files (a window the save thread keeps to microseconds, #13). Such an
+    entry is older than the project and is not offered. Exact: both files carry state stamps
+    (same process, same document, revision of the saved state >= that of the autosave)."""
+    mine = _parse_stamp(entry.state)
+    if mine is None or entry.original_path is None:
+        return False
+    saved = _parse_stamp(read_saved_state(entry.original_path))
+    return saved is not None and saved[:2] == mine[:2] and saved[2] >= mine[2]
 
 
 def background_workers() -> int:
@@ -229,6 +260,7 @@ class Autosaver:
                     "original_path": None if copy.path is None else str(copy.path),
                     "title": copy.name, "time": time.time(), "pid": os.getpid(),
                     "ora": self.ora_path.name, "source_format": copy.source_format,
+                    "state": state_stamp(snap.uid, snap.revision),
                 }
                 write_bytes_atomic(self.json_path, json.dumps(sidecar, indent=1).encode())
                 if self._stale(snap):       # saved while the sidecar was being written
@@ -258,13 +290,20 @@ class Autosaver:
     def _stale(self, snap: DocumentSnapshot) -> bool:
         return self._saved_revision is not None and snap.revision <= self._saved_revision
 
+    def superseded(self, revision: int) -> None:
+        """The user's project file now holds the document as it was at ``revision``: recovery
+        files of that state or older go at once. Safe from any thread; the save thread calls it
+        right after the file is in place, so that a crash finds no recovery older than the
+        project (and ``superseded(entry)`` catches the microseconds in between)."""
+        self._saved_revision = max(int(revision), self._saved_revision or 0)
+        self._may_have_files = True   # (no lock: a writer re-checks and drops a stale result)
+        self._remove_files()
+
     def saved(self, revision: int | None = None) -> None:
         """The user saved the document (as it was at ``revision``): the recovery files are older
         than that file now, so they go at once (an autosave being written is dropped when it
         is not newer); changes made after that revision are autosaved again as usual."""
-        self._saved_revision = int(revision if revision is not None else getattr(self.doc, "revision", 0))
-        self._may_have_files = True   # (no lock: a writer re-checks and drops a stale result)
-        self._remove_files()
+        self.superseded(int(revision if revision is not None else getattr(self.doc, "revision", 0)))
         self._dirty = bool(self.doc.modified)
         self._retry_at = None
 
@@ -360,15 +399,18 @@ def _read_entry(json_path: Path) -> RecoveryEntry | None:
         data = json.loads(json_path.read_text("utf-8"))
         ora = json_path.parent / Path(str(data.get("ora") or json_path.with_suffix(".ora").name)).name
         original = data.get("original_path")
+        state = data.get("state")
         return RecoveryEntry(ora, json_path, Path(original) if original else None,
                              str(data.get("title") or ora.stem), float(data.get("time", 0.0)),
-                             int(data.get("pid", 0)))
+                             int(data.get("pid", 0)), state if isinstance(state, str) else None)
     except (OSError, ValueError, TypeError):
         return None
 
 
 def find_recoverable(recovery_dir: str | os.PathLike[str] | None = None) -> list[RecoveryEntry]:
-    """Autosaves whose owner process is gone (crash), newest first."""
+    """Autosaves whose owner process is gone (crash), newest first. An entry the user's saved
+    project already supersedes (see :func:`superseded`) is removed, not returned: its owner is
+    gone and the project holds that state."""
     folder = Path(recovery_dir) if recovery_dir is not None else paths.recovery_dir()
     if not folder.is_dir():
         return []
@@ -378,6 +420,11 @@ def find_recoverable(recovery_dir: str | os.PathLike[str] | None = None) -> list
         if entry is None or not entry.ora_path.is_file():
             continue
         if entry.pid == os.getpid() or pid_alive(entry.pid):
+            continue
+        if superseded(entry):
+            log.info("recovery %s is older than the saved %s: removed", entry.ora_path.name,
+                     entry.original_path)
+            discard(entry)
             continue
         entries.append(entry)
     return sorted(entries, key=lambda e: e.time, reverse=True)
@@ -412,4 +459,4 @@ def discard(entry: RecoveryEntry) -> None:
 
 
 __all__ = ["Autosaver", "snapshot", "RecoveryEntry", "find_recoverable", "recover", "discard", "pid_alive",
-           "emergency_save_all", "DEFAULT_INTERVAL_S"]
+           "emergency_save_all", "state_stamp", "superseded", "SESSION", "DEFAULT_INTERVAL_S"]

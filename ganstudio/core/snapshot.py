@@ -108,6 +108,7 @@ class DocumentSnapshot:
         from .layers import LabelLayer
 
         self.revision = getattr(doc, "revision", 0)
+        self.uid = getattr(doc, "uid", 0)          # with revision: names the state (autosave stamps)
         self.width, self.height, self.name = doc.width, doc.height, doc.name
         self._frozen: dict[int, _Frozen] = {}
         self._layers: list[dict[str, Any]] = []

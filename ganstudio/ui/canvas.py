@@ -223,7 +223,10 @@ class Canvas(QAbstractScrollArea):
                 r.intersected(vp.rect()).height() * 4 >= vp.width() * vp.height() > 0:
             # a big change (a new layer, an undo, a filter): repainted on the next event-loop
             # turn, so that the work that made it (a result landing, the Layers panel following)
-            # and the first paint are not one long stall (#13); brush dabs repaint at once
+            # and the first paint are not one long stall (#13); brush dabs repaint at once.
+            # The frame budget still counts from the change, not from the deferred update.
+            if not self._dirty_since:
+                self._dirty_since = time.perf_counter()
             self._deferred = r if self._deferred is None else self._deferred.united(r)
             if not self._defer_scheduled:
                 self._defer_scheduled = True

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ganstudio import paths
-from ganstudio.core.autosave import Autosaver, discard, find_recoverable, pid_alive, recover
+from ganstudio.core.autosave import Autosaver, _read_entry, discard, find_recoverable, pid_alive, recover
 from ganstudio.core.document import Document
 from ganstudio.core.geometry import Rect
 from ganstudio.core.io import open_image
@@ -191,3 +191,55 @@ def test_a_user_save_drops_older_recovery_files_at_once(tmp_path: Path) -> None:
         px[r.slices()] = 10
     assert saver.pending and saver.save_now() and saver.json_path.exists()
     saver.close()
+
+
+def test_recovery_older_than_the_saved_project_is_not_offered(tmp_path: Path) -> None:
+    """A crash after Save put the project in place but before it removed the recovery files
+    (the kill test found such a window, #13): the project stamps the state it holds, the sidecar
+    the state it autosaved; an autosave the project already holds is removed, a newer one kept."""
+    from ganstudio.core.autosave import state_stamp, superseded
+    from ganstudio.core.io import load_ora, save_ora
+    from ganstudio.core.io.ora import read_saved_state
+
+    project = tmp_path / "project.ora"
+    doc = _doc()
+    save_ora(doc, project)
+    rec = tmp_path / "rec"
+
+    def crash_after_autosave(saver: Autosaver) -> None:
+        side = json.loads(saver.json_path.read_text())
+        side["pid"] = _dead_pid()
+        saver.json_path.write_text(json.dumps(side))
+
+    saver = Autosaver(doc, rec, interval_s=0, background=False)
+    _paint(doc, 30)
+    assert saver.save_now()
+    autosaved_at = doc.revision
+    _paint(doc, 32)
+    # the user's save of a LATER state lands; the process dies before any recovery clean-up
+    save_ora(doc, project, mark_saved=False, saved_state=state_stamp(doc.uid, doc.revision))
+    assert read_saved_state(project) == state_stamp(doc.uid, doc.revision)
+    crash_after_autosave(saver)
+    entry = _read_entry(saver.json_path)
+    assert entry is not None
+    assert entry.state == state_stamp(doc.uid, autosaved_at)
+    assert superseded(entry)
+    assert find_recoverable(rec) == []
+    assert not list(rec.iterdir())                   # removed: the project holds that state
+    assert load_ora(project).layers[0].pixels[0, 0, 0] == 32
+
+    # an autosave NEWER than the saved project is offered
+    doc2 = _doc()
+    doc2.path = project
+    save_ora(doc2, project, mark_saved=False, saved_state=state_stamp(doc2.uid, doc2.revision))
+    saver2 = Autosaver(doc2, rec, interval_s=0, background=False)
+    _paint(doc2, 40)
+    assert saver2.save_now()
+    crash_after_autosave(saver2)
+    (entry2,) = find_recoverable(rec)
+    assert not superseded(entry2) and recover(entry2).layers[0].pixels[0, 0, 0] == 40
+    # ... and so is one whose project was saved by ANOTHER document or process (no stamp match)
+    save_ora(_doc(), project, mark_saved=False, saved_state=state_stamp(10 ** 6, 10 ** 6))
+    assert find_recoverable(rec) == [entry2]
+    project.write_bytes(b"not a zip")               # a damaged project: never hides recovery
+    assert find_recoverable(rec) == [entry2]

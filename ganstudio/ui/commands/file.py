@@ -180,7 +180,7 @@ class FileCommands:
 
         from PySide6.QtCore import QEventLoop, QTimer
 
-        from ganstudio.core.autosave import background_workers
+        from ganstudio.core.autosave import background_workers, state_stamp
         from ganstudio.core.io import save_ora
         from ganstudio.core.snapshot import DocumentSnapshot
 
@@ -190,16 +190,23 @@ class FileCommands:
         self._saving = True
         snap = DocumentSnapshot(doc)
         outcome: dict = {}
+        st = self._state_of(doc)  # type: ignore[attr-defined]
+        saver = None if st is None else st.autosaver
 
         def work() -> None:
             try:
                 copy = snap.materialize()
-                save_ora(copy, path, mark_saved=False, workers=background_workers())
+                save_ora(copy, path, mark_saved=False, workers=background_workers(),
+                         saved_state=state_stamp(snap.uid, snap.revision))
             except BaseException as exc:  # noqa: BLE001 - shown to the user, never lost
                 outcome["error"] = exc
                 return
             finally:
                 snap.release()
+            if saver is not None:
+                # at once, from this thread: the GUI thread may take many ms to see the save end,
+                # and a crash in between must not leave recovery files older than the project
+                saver.superseded(snap.revision)
             try:  # the recent-files list is an INI write + sync: here, not on the GUI thread
                 settings_mod.add_recent_file(str(path.resolve()))
             except Exception:  # noqa: BLE001 - the save itself succeeded
@@ -227,9 +234,8 @@ class FileCommands:
             doc.set_path(path)
         doc.metadata.pop("lossy_import", None)
         doc.mark_modified(getattr(doc, "revision", 0) != snap.revision)
-        st = self._state_of(doc)  # type: ignore[attr-defined]
-        if st is not None and st.autosaver is not None:
-            st.autosaver.saved(snap.revision)   # older recovery files go now, not at the next tick
+        if saver is not None:
+            saver.saved(snap.revision)   # older recovery files went already; autosave resumes
         self._refresh_recent()
         self.status_message(f"Saved {path.name}")  # type: ignore[attr-defined]
         return True
