@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .activation_memory import activation_bytes_per_pixel
 from .base import Progress, TaskContext, TaskError
 from .device import DeviceInfo, free_memory, is_oom_error
 
@@ -98,8 +99,9 @@ def _max_value(dtype: np.dtype) -> float:
     raise TaskError(f"unsupported pixel type {dtype} (uint8 or uint16 expected)")
 
 
-def _run_tile(fn, arr: np.ndarray, maxval: float, multiple: int, dev: DeviceInfo | None) -> np.ndarray:
-    """One tile through the model: HxWxC uint -> float32 HxWxC (scaled, 0..1)."""
+def _run_tile(fn, arr: np.ndarray, maxval: float, multiple: int, dev: DeviceInfo | None) -> Any:
+    """One tile through the model: HxWxC uint -> a float32 CPU tensor HxWxC (a view of the
+    model's CHW output; scaled, 0..1)."""
     import torch
     import torch.nn.functional as F
 
@@ -115,14 +117,15 @@ def _run_tile(fn, arr: np.ndarray, maxval: float, multiple: int, dev: DeviceInfo
     t = t.to(dtype)
     if dev is not None and dev.channels_last:
         t = t.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode(), (dev.autocast() if dev is not None else contextlib.nullcontext()):
-        y = fn(t)
-    if not isinstance(y, torch.Tensor):
-        y = y[0]
-    # crop the padding off (exact also for x3 = x4 + resize, where out = in * scale)
-    y = y[..., : (h * y.shape[-2]) // t.shape[-2], : (w * y.shape[-1]) // t.shape[-1]]
-    y = y.float().clamp(0.0, 1.0)
-    return y[0].permute(1, 2, 0).cpu().numpy()
+    with torch.inference_mode():
+        with dev.autocast() if dev is not None else contextlib.nullcontext():
+            y = fn(t)
+        if not isinstance(y, torch.Tensor):
+            y = y[0]
+        # crop the padding off (exact also for x3 = x4 + resize, where out = in * scale)
+        y = y[..., : (h * y.shape[-2]) // t.shape[-2], : (w * y.shape[-1]) // t.shape[-1]]
+        y = y[0].to(device="cpu", dtype=torch.float32).clamp_(0.0, 1.0)
+        return y.permute(1, 2, 0)
 
 
 def tiled_apply(image: np.ndarray, fn: Callable[[Any], Any], *, scale: int, tile: int = 256,
@@ -173,13 +176,27 @@ def tiled_apply(image: np.ndarray, fn: Callable[[Any], Any], *, scale: int, tile
 
 
 def _tiled_pass(image, fn, scale, tile, overlap, pad, multiple, ctx, device, stage, out, maxval):
+    import torch
+
     h, w, c = image.shape
     th, tw = min(tile, h), min(tile, w)
     ov = max(0, min(overlap, tile // 2))
     ys, xs = tile_starts(h, th, ov), tile_starts(w, tw, ov)
-    wy, wx = axis_weights(ys, th, h, scale), axis_weights(xs, tw, w, scale)
     total = len(ys) * len(xs)
-    band = np.zeros((th * scale, w * scale, c), np.float32)
+    if total == 1:   # the whole image in one go (auto tiles, as ncnn does): no blend buffer
+        if ctx is not None:
+            ctx.check_cancelled()
+        _current.ctx = ctx
+        try:
+            res = _run_tile(fn, image, maxval, multiple, device)
+        finally:
+            _current.ctx = None
+        _store(out, res, maxval)
+        yield Progress(1, 1, stage)
+        return out
+    wy, wx = axis_weights(ys, th, h, scale), axis_weights(xs, tw, w, scale)
+    band_np = np.zeros((th * scale, w * scale, c), np.float32)
+    band = torch.from_numpy(band_np)     # torch ops on it: multi-threaded, no temporaries
     step = 0
     for r, y0 in enumerate(ys):
         y1 = min(y0 + th, h)
@@ -198,8 +215,9 @@ def _tiled_pass(image, fn, scale, tile, overlap, pad, multiple, ctx, device, sta
                 _current.ctx = None
             oy, ox = (y0 - cy0) * scale, (x0 - cx0) * scale
             res = res[oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
-            wgt = wy[r][:, None, None] * wx[q][None, :, None]
-            band[: res.shape[0], x0 * scale: x1 * scale] += res * wgt
+            wgt = torch.from_numpy(wy[r][:, None, None] * wx[q][None, :, None])
+            with torch.inference_mode():
+                band[: res.shape[0], x0 * scale: x1 * scale].addcmul_(res, wgt)
             step += 1
             yield Progress(step, total, stage)
         # rows up to the next tile row's start are final
@@ -209,18 +227,26 @@ def _tiled_pass(image, fn, scale, tile, overlap, pad, multiple, ctx, device, sta
         row_end = y1 * scale
         keep = row_end - final_end
         if keep > 0:
-            band[:keep] = band[n_final:n_final + keep].copy()
+            band[:keep] = band[n_final:n_final + keep].clone()
         band[max(keep, 0):] = 0.0
     return out
 
 
-def _store(dst: np.ndarray, src: np.ndarray, maxval: float, rows: int = 256) -> None:
-    """float 0..1 -> uint, rounded, in chunks of rows (no full-size temporaries)."""
-    for i in range(0, src.shape[0], rows):
-        chunk = src[i:i + rows] * maxval
-        chunk += 0.5
-        np.clip(chunk, 0, maxval, out=chunk)
-        dst[i:i + rows] = chunk.astype(dst.dtype)
+def _store(dst: np.ndarray, src: Any, maxval: float, rows: int = 256) -> None:
+    """float 0..1 (an HxWxC tensor) -> uint, rounded half up, in chunks of rows (no full-size
+    temporaries), with torch's multi-threaded kernels."""
+    import torch
+
+    as_int = torch.uint8 if dst.dtype == np.uint8 else torch.int32
+    with torch.inference_mode():
+        for i in range(0, src.shape[0], rows):
+            chunk = src[i:i + rows] * maxval
+            chunk.add_(0.5).clamp_(0, maxval)
+            q = chunk.to(as_int)
+            if dst.dtype == np.uint8:
+                torch.from_numpy(dst[i:i + rows]).copy_(q)
+            else:
+                dst[i:i + rows] = q.numpy().astype(dst.dtype)
 
 
 # == automatic tile size ===============================================================================
@@ -230,47 +256,6 @@ def _store(dst: np.ndarray, src: np.ndarray, maxval: float, rows: int = 256) -> 
 
 DEFAULT_JOB_MEMORY = int(1.6 * 2**30)   # peak bytes a job may use for its tiles by default: keeps a
                                         # 4000x3000 x4 upscale under 2 GB RSS (docs/benchmarks/sr.md)
-ALIVE_FACTOR = 3.0                      # activations alive at once, in units of the largest one
-
-
-def activation_bytes_per_pixel(module: Any, in_channels: int, device: DeviceInfo | None = None,
-                               multiple: int = 1, probe: int = 32) -> float:
-    """Bytes of activations per INPUT pixel of ``module``, measured once with forward hooks on a
-    ``probe`` x ``probe`` input (largest leaf output x ALIVE_FACTOR, at the precision that runs).
-    Cached on the module."""
-    key = (in_channels, getattr(device, "precision", "fp32"))
-    cache = getattr(module, "_ganstudio_bpp", None)
-    if cache is not None and key in cache:
-        return cache[key]
-    import torch
-
-    side = max(probe, multiple) + (-max(probe, multiple)) % max(1, multiple)
-    largest = [0]
-
-    def hook(_m, _i, out):
-        if isinstance(out, torch.Tensor):
-            largest[0] = max(largest[0], out.numel() * out.element_size())
-
-    handles = [m.register_forward_hook(hook) for m in module.modules() if next(m.children(), None) is None]
-    try:
-        dev = device.device if device is not None else torch.device("cpu")
-        dtype = device.dtype if device is not None else torch.float32
-        x = torch.zeros(1, in_channels, side, side, device=dev, dtype=dtype)
-        if device is not None and device.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), (device.autocast() if device is not None else contextlib.nullcontext()):
-            module(x)
-    finally:
-        for h in handles:
-            h.remove()
-    bpp = largest[0] * ALIVE_FACTOR / float(side * side)
-    try:
-        module._ganstudio_bpp = {**(cache or {}), key: bpp}
-    except Exception:  # noqa: BLE001 - a module that refuses attributes: just not cached
-        pass
-    return bpp
-
-
 def available_memory(device: DeviceInfo | None) -> int:
     """Bytes a job may still allocate on ``device``: free VRAM on CUDA, MemAvailable on the CPU."""
     if device is not None and device.type == "cuda":
@@ -298,13 +283,19 @@ def _even_tile(length: int, n: int, overlap: int) -> int:
 def auto_tile(h: int, w: int, *, bytes_per_pixel: float, scale: int, channels: int, pad: int,
               overlap: int, budget: int) -> int:
     """The largest tile (0 = the whole image) whose activations plus the float band of tile rows
-    fit in ``budget`` bytes. Tile sizes divide the image evenly so no tile is mostly context."""
+    fit in ``budget`` bytes. Tile sizes divide the image evenly so no tile is mostly context.
+    Context is real pixels, so a tile at the image border has it on its inner side only: with
+    two tiles along an axis each has ``pad`` more pixels, with three or more the middle ones 2x."""
+    def with_context(tile: int, length: int) -> int:
+        if tile >= length:
+            return length
+        n = len(tile_starts(length, tile, min(overlap, tile // 2)))
+        return tile + pad * (1 if n == 2 else 2)
+
     def cost(tile: int) -> float:
         th, tw = min(tile, h), min(tile, w)
-        ctx_h = th + (2 * pad if th < h else 0)
-        ctx_w = tw + (2 * pad if tw < w else 0)
         band = th * scale * w * scale * channels * 4
-        return bytes_per_pixel * ctx_h * ctx_w + band
+        return bytes_per_pixel * with_context(th, h) * with_context(tw, w) + band
 
     longest = max(h, w)
     if cost(longest) <= budget:

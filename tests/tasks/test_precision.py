@@ -100,12 +100,39 @@ def test_auto_tile_whole_image_when_it_fits_and_even_tiles_otherwise():
     assert auto_tile(1024, 1024, bytes_per_pixel=12_000, budget=80 * 2**20, **kw) >= 32
 
 
-def test_activation_probe_scales_with_width_and_precision():
+def test_activation_probe_measures_what_is_alive_at_once():
+    from ganstudio.tasks.activation_memory import MARGIN
+
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 64, 3, padding=1), torch.nn.Conv2d(64, 3, 3, padding=1))
+    # at the second conv's output: the input (3 ch), the first conv's output (64) and its own (3)
     b32 = activation_bytes_per_pixel(net, 3, select_device("cpu", precision="fp32"))
-    assert b32 == pytest.approx(64 * 4 * 3.0)
+    assert b32 == pytest.approx((3 + 64 + 3) * 4 * MARGIN)
+    # bf16: half the bytes, plus the transient bf16 copies of the weights (< 10 B/px at the probe)
     b16 = activation_bytes_per_pixel(net, 3, select_device("cpu", precision="bf16"))
-    assert b16 == pytest.approx(64 * 2 * 3.0)
+    assert (3 + 64 + 3) * 2 * MARGIN <= b16 <= ((3 + 64 + 3) * 2 + 10) * MARGIN
+
+    class Dense(torch.nn.Module):   # a functional torch.cat, as in RRDBNet's dense blocks
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.Conv2d(35, 3, 3, padding=1)
+
+        def forward(self, x):  # noqa: ANN001, ANN202
+            return self.b(torch.cat([x, self.a(x)], 1))
+
+    # peak while the concatenation is made: input 3 + a's output 32 + the cat 35 channels
+    dense = activation_bytes_per_pixel(Dense(), 3, select_device("cpu", precision="fp32"))
+    assert dense == pytest.approx((3 + 32 + 35) * 4 * MARGIN)
+
+
+def test_auto_tile_counts_context_only_where_a_tile_has_neighbours():
+    kw = dict(scale=1, channels=3, pad=16, overlap=16)
+    # two tiles of 520 along each axis (1024 = 2 x 520 - 16): each has context on one side only
+    bpp = 1000.0
+    band = 520 * 1024 * 3 * 4
+    fits = bpp * 536 * 536 + band
+    assert auto_tile(1024, 1024, bytes_per_pixel=bpp, budget=int(fits) + 1, **kw) == 520
+    # with the cost of context on both sides it would have needed three tiles
+    assert auto_tile(1024, 1024, bytes_per_pixel=bpp, budget=int(fits) - 1, **kw) < 520
 
 
 def test_job_budget_respects_limit_and_free_ram(monkeypatch):
